@@ -1,0 +1,35 @@
+import type { Scope } from "../store/workspaces-store.js";
+
+/**
+ * A public API operation, independent of Express: the pipeline (http/pipeline.ts) matches the
+ * route, checks scope, parses the body and handles idempotency; the operation only turns a
+ * context into a result. Handlers are synchronous so a write and its stored idempotent
+ * response commit in one SQLite transaction.
+ */
+export type OperationName = "append" | "upsert" | "metadata";
+
+export interface OperationContext {
+  workspace: string;
+  params: Record<string, string>;
+  body: unknown;
+  /** Emulator-clock epoch milliseconds, read once per request. */
+  now: number;
+}
+
+export interface OperationResult {
+  status: number;
+  body: unknown;
+  /** Test-facing facts travel here (`X-Emulator-*`), never in the vendor's body. */
+  headers?: Record<string, string>;
+}
+
+export interface Operation {
+  name: OperationName;
+  method: "get" | "post";
+  path: string;
+  scope: Scope;
+  /** Writes take a JSON body, honour Idempotency-Key, and commit with their stored response. */
+  write: boolean;
+  rateLimit: "single" | "batch";
+  handle(context: OperationContext): OperationResult;
+}

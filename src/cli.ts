@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+import { Command, Option } from "commander";
+import { ConfigError, environmentVariables, resolveConfig, type RawSettings } from "./config.js";
+import { SchemaLoadError } from "./object-schemas.js";
+import { createEmulator, PUBLIC_BASE_PATH, readVersion } from "./server.js";
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+function fail(message: string, exitCode = 1): never {
+  process.stderr.write(`cdp-emulator: ${message}\n`);
+  process.exit(exitCode);
+}
+
+async function start(flags: RawSettings): Promise<void> {
+  let emulator;
+  try {
+    const config = resolveConfig(flags, process.env);
+    emulator = createEmulator(config);
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof SchemaLoadError) fail(error.message, 2);
+    throw error;
+  }
+  let address;
+  try {
+    address = await emulator.start();
+  } catch (error) {
+    emulator.store.close();
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE") {
+      fail(`port ${emulator.config.port} on ${emulator.config.host} is in use; pick another with --port (0 picks a free one)`);
+    }
+    if (code === "EACCES") fail(`not allowed to listen on ${emulator.config.host}:${emulator.config.port}`);
+    throw error;
+  }
+
+  const tokens = emulator.config.tokens.map((token) => token.token).join(", ");
+  process.stdout.write(
+    `cdp-emulator ${readVersion()} ready at ${address.url} (API ${address.url}${PUBLIC_BASE_PATH}, control ${address.url}/_emulator, token ${tokens}, db ${emulator.config.db})\n`,
+  );
+
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      process.stderr.write(`cdp-emulator: ${signal} again, exiting without waiting\n`);
+      process.exit(1);
+    }
+    stopping = true;
+    emulator.logger.info({ signal }, "shutting down: finishing in-flight requests");
+    emulator.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        emulator.logger.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", shutdown);
+  process.on("SIGINT", shutdown);
+}
+
+export function buildProgram(): Command {
+  const program = new Command("cdp-emulator")
+    .description("A faithful local emulator of the CDP Records API")
+    .version(readVersion());
+  const env = environmentVariables;
+  program
+    .command("start", { isDefault: true })
+    .description("start the emulator and serve the API until SIGTERM or SIGINT")
+    .addOption(new Option("--host <host>", `interface to listen on (default 127.0.0.1; ${env.host})`))
+    .addOption(new Option("--port <port>", `port; 0 picks a free one (default 4010; ${env.port})`))
+    .addOption(new Option("--db <file>", `SQLite file, or :memory: (default .cdp-emulator/cdp.sqlite; ${env.db})`))
+    .addOption(new Option("--schemas <dir>", `folder of object schema files (default: the bundled ones; ${env.schemas})`))
+    .addOption(
+      new Option(
+        "--token <token>",
+        `bearer token, token@workspace, or a JSON token object; repeatable (default dev-token; ${env.token}, comma-separated)`,
+      ).argParser(collect),
+    )
+    .addOption(new Option("--log-level <level>", `fatal, error, warn, info, debug, trace or silent (default info; ${env.logLevel})`))
+    .addOption(new Option("--latency <ms>", `simulated processing time per write (default 0; ${env.latency})`))
+    .addOption(
+      new Option(
+        "--collision-policy <object=policy>",
+        `identity collision policy per object: record, merge or reject; repeatable (${env.collisionPolicy})`,
+      ).argParser(collect),
+    )
+    .action(async (flags: RawSettings) => {
+      await start(flags);
+    });
+  return program;
+}
+
+buildProgram()
+  .parseAsync(process.argv)
+  .catch((error: unknown) => {
+    process.stderr.write(`cdp-emulator: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  });

@@ -1,0 +1,226 @@
+import { fileURLToPath } from "node:url";
+import { collisionPolicies, type CollisionPolicy } from "./domain/object-schema.js";
+import { allScopes, type Scope } from "./store/workspaces-store.js";
+
+export const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof logLevels)[number];
+
+export interface TokenConfig {
+  token: string;
+  workspace: string;
+  scopes: Scope[];
+  /** ISO 8601; the token is refused with TOKEN_EXPIRED from then on (emulator clock). */
+  expiresAt: string | null;
+}
+
+export interface RateLimitConfig {
+  limit: number;
+  windowSeconds: number;
+}
+
+export interface Config {
+  host: string;
+  port: number;
+  /** A file path, or `:memory:` for a throwaway database. */
+  db: string;
+  schemasDir: string;
+  tokens: TokenConfig[];
+  logLevel: LogLevel;
+  /** Simulated processing time per write, spent after the Idempotency-Key is claimed. */
+  latencyMs: number;
+  /** Per-object override of the schema's collision policy. */
+  collisionPolicies: Record<string, CollisionPolicy>;
+  rateLimits: { single: RateLimitConfig; batch: RateLimitConfig };
+}
+
+export const bundledSchemasDir = (): string => fileURLToPath(new URL("../schemas/objects", import.meta.url));
+
+export const defaultConfig = (): Config => ({
+  host: "127.0.0.1",
+  port: 4010,
+  db: ".cdp-emulator/cdp.sqlite",
+  schemasDir: bundledSchemasDir(),
+  tokens: [{ token: "dev-token", workspace: "default", scopes: [...allScopes], expiresAt: null }],
+  logLevel: "info",
+  latencyMs: 0,
+  collisionPolicies: {},
+  rateLimits: { single: { limit: 1000, windowSeconds: 1 }, batch: { limit: 100, windowSeconds: 1 } },
+});
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/** What the command line hands over: every value still a string, as typed. */
+export interface RawSettings {
+  host?: string;
+  port?: string;
+  db?: string;
+  schemas?: string;
+  token?: string[];
+  logLevel?: string;
+  latency?: string;
+  collisionPolicy?: string[];
+}
+
+/** Each flag's environment variable; a flag given on the command line wins over it. */
+export const environmentVariables = {
+  host: "CDP_EMULATOR_HOST",
+  port: "CDP_EMULATOR_PORT",
+  db: "CDP_EMULATOR_DB",
+  schemas: "CDP_EMULATOR_SCHEMAS",
+  token: "CDP_EMULATOR_TOKENS",
+  logLevel: "CDP_EMULATOR_LOG_LEVEL",
+  latency: "CDP_EMULATOR_LATENCY_MS",
+  collisionPolicy: "CDP_EMULATOR_COLLISION_POLICY",
+} as const;
+
+const splitList = (value: string): string[] =>
+  value
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+
+/** Flags over environment over defaults, each value checked with a message that says how to fix it. */
+export function resolveConfig(flags: RawSettings, env: Record<string, string | undefined> = {}): Config {
+  const config = defaultConfig();
+  const pick = (name: keyof typeof environmentVariables): string | undefined => {
+    const flag = flags[name];
+    if (typeof flag === "string") return flag;
+    return env[environmentVariables[name]];
+  };
+  const pickList = (name: "token" | "collisionPolicy"): string[] | undefined => {
+    const flag = flags[name];
+    if (flag && flag.length > 0) return flag.flatMap(splitList);
+    const fromEnv = env[environmentVariables[name]];
+    return fromEnv === undefined ? undefined : parseListSetting(fromEnv);
+  };
+
+  const host = pick("host");
+  if (host !== undefined) {
+    if (host.trim() === "") throw new ConfigError("--host must not be empty");
+    config.host = host;
+  }
+  const port = pick("port");
+  if (port !== undefined) config.port = parseInteger(port, "--port", { min: 0, max: 65535 });
+  const db = pick("db");
+  if (db !== undefined) {
+    if (db.trim() === "") throw new ConfigError("--db must be a file path or :memory:");
+    config.db = db;
+  }
+  const schemas = pick("schemas");
+  if (schemas !== undefined) config.schemasDir = schemas;
+  const logLevel = pick("logLevel");
+  if (logLevel !== undefined) {
+    if (!(logLevels as readonly string[]).includes(logLevel)) {
+      throw new ConfigError(`--log-level must be one of ${logLevels.join(", ")} (got "${logLevel}")`);
+    }
+    config.logLevel = logLevel as LogLevel;
+  }
+  const latency = pick("latency");
+  if (latency !== undefined) config.latencyMs = parseInteger(latency, "--latency", { min: 0, max: 600_000 });
+
+  const tokens = pickList("token");
+  if (tokens !== undefined) config.tokens = parseTokens(tokens);
+  const policies = pickList("collisionPolicy");
+  if (policies !== undefined) config.collisionPolicies = parseCollisionPolicies(policies);
+  return config;
+}
+
+/** A list setting in the environment is comma-separated, or a JSON array for token objects. */
+function parseListSetting(value: string): string[] {
+  const trimmed = value.trim();
+  if (trimmed.startsWith("[")) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(trimmed);
+    } catch (error) {
+      throw new ConfigError(`${environmentVariables.token} is not valid JSON: ${(error as Error).message}`);
+    }
+    if (!Array.isArray(parsed)) throw new ConfigError(`${environmentVariables.token} must be a JSON array`);
+    return parsed.map((item) => (typeof item === "string" ? item : JSON.stringify(item)));
+  }
+  return splitList(trimmed);
+}
+
+const TOKEN_PATTERN = /^[A-Za-z0-9._~+/-]+=*$/;
+const WORKSPACE_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * Token specs: `token` (workspace `default`, every scope), `token@workspace`, or a JSON object
+ * `{"token","workspace","scopes","expiresAt"}` for narrower scopes and an expiry.
+ */
+export function parseTokens(specs: string[]): TokenConfig[] {
+  if (specs.length === 0) throw new ConfigError("at least one token is needed; give --token <token>");
+  const tokens = specs.map((spec): TokenConfig => {
+    if (spec.startsWith("{")) return parseTokenObject(spec);
+    const [token = "", workspace = "default", ...rest] = spec.split("@");
+    if (rest.length > 0) throw new ConfigError(`token "${spec}": use token@workspace, with one @`);
+    return checkToken({ token, workspace, scopes: [...allScopes], expiresAt: null });
+  });
+  const seen = new Set<string>();
+  for (const { token } of tokens) {
+    if (seen.has(token)) throw new ConfigError(`token "${token}" is given twice`);
+    seen.add(token);
+  }
+  return tokens;
+}
+
+function parseTokenObject(spec: string): TokenConfig {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(spec);
+  } catch {
+    throw new ConfigError(`token ${spec} is not valid JSON`);
+  }
+  const object = parsed as Record<string, unknown>;
+  const scopes = object["scopes"] ?? [...allScopes];
+  if (!Array.isArray(scopes) || scopes.some((scope) => !(allScopes as readonly unknown[]).includes(scope))) {
+    throw new ConfigError(`token ${spec}: scopes must be a list drawn from ${allScopes.join(", ")}`);
+  }
+  const expiresAt = object["expiresAt"] ?? null;
+  if (expiresAt !== null && (typeof expiresAt !== "string" || Number.isNaN(Date.parse(expiresAt)))) {
+    throw new ConfigError(`token ${spec}: expiresAt must be an ISO 8601 timestamp`);
+  }
+  return checkToken({
+    token: String(object["token"] ?? ""),
+    workspace: String(object["workspace"] ?? "default"),
+    scopes: scopes as Scope[],
+    expiresAt,
+  });
+}
+
+function checkToken(token: TokenConfig): TokenConfig {
+  if (!TOKEN_PATTERN.test(token.token)) {
+    throw new ConfigError(`token "${token.token}" must be non-empty and use only letters, digits and -._~+/`);
+  }
+  if (!WORKSPACE_PATTERN.test(token.workspace)) {
+    throw new ConfigError(`workspace "${token.workspace}" must be 1-64 letters, digits, - or _`);
+  }
+  return token;
+}
+
+function parseCollisionPolicies(specs: string[]): Record<string, CollisionPolicy> {
+  const policies: Record<string, CollisionPolicy> = {};
+  for (const spec of specs) {
+    const [object, policy] = spec.split("=");
+    if (!object || !policy || !(collisionPolicies as readonly string[]).includes(policy)) {
+      throw new ConfigError(
+        `--collision-policy "${spec}" must be object=policy, policy one of ${collisionPolicies.join(", ")} (for example profiles=merge)`,
+      );
+    }
+    policies[object] = policy as CollisionPolicy;
+  }
+  return policies;
+}
+
+function parseInteger(value: string, name: string, range: { min: number; max: number }): number {
+  const parsed = Number(value);
+  if (!/^\d+$/.test(value.trim()) || parsed < range.min || parsed > range.max) {
+    throw new ConfigError(`${name} must be a whole number from ${range.min} to ${range.max} (got "${value}")`);
+  }
+  return parsed;
+}

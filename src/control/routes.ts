@@ -1,0 +1,197 @@
+import express, { type Request, type Router } from "express";
+import type { Logger } from "pino";
+import { findObject } from "../api/records.js";
+import type { Clock } from "../chaos/clock.js";
+import { ApiError } from "../domain/errors.js";
+import type { StoredRow } from "../domain/identity.js";
+import type { ObjectDefinition } from "../domain/object-schema.js";
+import { resolveBearer } from "../http/auth.js";
+import { correlationId } from "../http/correlation-id.js";
+import { errorEnvelope } from "../http/error-envelope.js";
+import type { ObjectRegistry } from "../object-schemas.js";
+import type { RowFilter } from "../store/records-store.js";
+import type { Store } from "../store/store.js";
+
+export interface ControlDeps {
+  store: Store;
+  objects: ObjectRegistry;
+  clock: Clock;
+  logger: Logger;
+  version: string;
+  startedAt: number;
+}
+
+const MAX_PAGE = 1000;
+const DEFAULT_PAGE = 100;
+
+/** The emulator's own API under /_emulator: never part of the vendor's contract, same envelope. */
+export function createControlRoutes(deps: ControlDeps): Router {
+  const router = express.Router();
+  router.use(correlationId());
+
+  router.get("/health", (_req, res) => {
+    res.json({
+      success: true,
+      data: {
+        status: "ok",
+        version: deps.version,
+        db: { path: deps.store.path, open: deps.store.isOpen() },
+        uptimeS: Math.round((performance.now() - deps.startedAt) / 1000),
+      },
+    });
+  });
+
+  router.post("/reset", (req, res) => {
+    const workspace = optionalString(req.query["workspace"], "workspace");
+    if (workspace !== undefined && !deps.store.workspaces.exists(workspace)) {
+      throw new ApiError("NOT_FOUND", `Workspace "${workspace}" does not exist`, {
+        details: { path: "workspace", value: workspace },
+      });
+    }
+    deps.store.reset(workspace);
+    res.json({ success: true, data: { reset: workspace ?? "all" } });
+  });
+
+  router.get("/records/:object", (req, res) => {
+    const object = findObject(deps.objects, req.params["object"]);
+    const workspace = workspaceOf(req, deps);
+    const limit = pageLimit(req.query["limit"]);
+    const afterSeq = decodeCursor(req.query["cursor"]);
+    const filters = fieldFilters(req, object);
+    const rows = deps.store.records.list({ workspace, object: object.objectName, filters, afterSeq, limit: limit + 1 });
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    res.json({
+      success: true,
+      data: {
+        records: page.map(describeRow),
+        nextCursor: rows.length > limit && last ? encodeCursor(last.seq) : null,
+      },
+    });
+  });
+
+  router.get("/records/:object/:rowId", (req, res) => {
+    const object = findObject(deps.objects, req.params["object"]);
+    const workspace = workspaceOf(req, deps);
+    const row = deps.store.records.get(workspace, object.objectName, req.params["rowId"] ?? "");
+    if (!row) {
+      throw new ApiError("NOT_FOUND", `No ${object.objectName} row "${req.params["rowId"]}" in workspace "${workspace}"`, {
+        details: { path: "rowId", value: req.params["rowId"] },
+      });
+    }
+    res.json({ success: true, data: describeRow(row) });
+  });
+
+  router.get("/identity/collisions", (req, res) => {
+    const workspace = workspaceOf(req, deps);
+    const objectName = optionalString(req.query["object"], "object");
+    if (objectName !== undefined) findObject(deps.objects, objectName);
+    const limit = pageLimit(req.query["limit"]);
+    const afterId = decodeCursor(req.query["cursor"]);
+    const rows = deps.store.records.collisions({ workspace, object: objectName, afterId, limit: limit + 1 });
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    res.json({
+      success: true,
+      data: { collisions: page, nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null },
+    });
+  });
+
+  router.use((req: Request) => {
+    throw new ApiError("NOT_FOUND", `No such control-plane endpoint: ${req.method} ${req.originalUrl.split("?")[0] ?? ""}`);
+  });
+  router.use(errorEnvelope({ logger: deps.logger }));
+  return router;
+}
+
+function describeRow(row: StoredRow) {
+  return {
+    rowId: row.id,
+    createdAt: new Date(row.createdAt).toISOString(),
+    updatedAt: new Date(row.updatedAt).toISOString(),
+    fields: row.fields,
+  };
+}
+
+/** The bearer token's workspace when one is sent, else `?workspace=`, else `default`. */
+function workspaceOf(req: Request, deps: ControlDeps): string {
+  const header = req.get("authorization");
+  if (header !== undefined) return resolveBearer(header, { workspaces: deps.store.workspaces, clock: deps.clock }).workspace;
+  const workspace = optionalString(req.query["workspace"], "workspace") ?? "default";
+  if (!deps.store.workspaces.exists(workspace)) {
+    throw new ApiError("NOT_FOUND", `Workspace "${workspace}" does not exist`, {
+      details: { path: "workspace", value: workspace },
+    });
+  }
+  return workspace;
+}
+
+const RESERVED_PARAMS = new Set(["limit", "cursor", "workspace"]);
+
+/** Any other query parameter is an exact match on a field, read as the field's type. */
+function fieldFilters(req: Request, object: ObjectDefinition): RowFilter[] {
+  const filters: RowFilter[] = [];
+  for (const [name, raw] of Object.entries(req.query)) {
+    if (RESERVED_PARAMS.has(name)) continue;
+    const field = object.fields.find((candidate) => candidate.name === name);
+    if (!field) {
+      throw new ApiError("REQUEST_INVALID", `${name}: not a field of ${object.objectName}, so it cannot be a filter`, {
+        details: { path: name, value: raw },
+      });
+    }
+    const text = optionalString(raw, name) ?? "";
+    filters.push({ field: name, value: filterValue(field.type, name, text) });
+  }
+  return filters;
+}
+
+function filterValue(type: string, name: string, text: string): string | number {
+  if (type === "number" || type === "integer") {
+    const value = Number(text);
+    if (text.trim() === "" || !Number.isFinite(value)) {
+      throw new ApiError("REQUEST_INVALID", `${name}: "${text}" is not a number`, { details: { path: name, value: text } });
+    }
+    return value;
+  }
+  if (type === "boolean") {
+    if (text !== "true" && text !== "false") {
+      throw new ApiError("REQUEST_INVALID", `${name}: must be true or false`, { details: { path: name, value: text } });
+    }
+    return text === "true" ? 1 : 0; // SQLite's json_extract reads JSON booleans as 1 and 0
+  }
+  return text;
+}
+
+function optionalString(value: unknown, name: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string") {
+    throw new ApiError("REQUEST_INVALID", `${name}: give it once, as a single value`, { details: { path: name } });
+  }
+  return value;
+}
+
+function pageLimit(raw: unknown): number {
+  const text = optionalString(raw, "limit");
+  if (text === undefined) return DEFAULT_PAGE;
+  const limit = Number(text);
+  if (!/^\d+$/.test(text) || limit < 1 || limit > MAX_PAGE) {
+    throw new ApiError("REQUEST_INVALID", `limit: must be a whole number from 1 to ${MAX_PAGE}`, {
+      details: { path: "limit", value: text },
+    });
+  }
+  return limit;
+}
+
+const encodeCursor = (position: number): string => Buffer.from(`p:${position}`).toString("base64url");
+
+function decodeCursor(raw: unknown): number {
+  const text = optionalString(raw, "cursor");
+  if (text === undefined) return 0;
+  const match = /^p:(\d+)$/.exec(Buffer.from(text, "base64url").toString("utf8"));
+  if (!match?.[1]) {
+    throw new ApiError("REQUEST_INVALID", "cursor: not a cursor this endpoint returned; pass nextCursor as given", {
+      details: { path: "cursor", value: text },
+    });
+  }
+  return Number(match[1]);
+}

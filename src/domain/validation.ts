@@ -1,0 +1,84 @@
+import type { FieldProblem } from "./errors.js";
+import type { ObjectDefinition } from "./object-schema.js";
+
+/**
+ * Record-level checks shared by single writes (which throw the first problem) and, later, batch
+ * rows (which record it against the row's index). `basePath` is `record` or `records[i]`.
+ */
+
+export type Fields = Record<string, unknown>;
+
+export function isPlainObject(value: unknown): value is Fields {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** A field name the schema does not have: the vendor answers 422 REQUEST_SCHEMA. */
+export function findUnknownField(object: ObjectDefinition, record: Fields, basePath: string): FieldProblem | null {
+  for (const [name, value] of Object.entries(record)) {
+    if (!object.fields.some((field) => field.name === name)) {
+      return {
+        kind: "REQUEST_SCHEMA",
+        message: `${basePath}.${name}: field "${name}" does not exist on the ${object.objectName} schema (GET /metadata/objects/${object.objectName} lists its fields)`,
+        path: `${basePath}.${name}`,
+        value,
+      };
+    }
+  }
+  return null;
+}
+
+/** Unknown fields first (the whole request is refused), then each value's type and format. */
+export function checkRecord(object: ObjectDefinition, record: Fields, basePath: string): FieldProblem | null {
+  return findUnknownField(object, record, basePath) ?? object.checkValues(record, basePath);
+}
+
+/** Required fields apply to the row as it will be stored: on insert, or after a merge. */
+export function findMissingRequired(
+  object: ObjectDefinition,
+  row: Fields,
+  basePath: string,
+  context: "insert" | "merge",
+): FieldProblem | null {
+  for (const name of object.requiredFields) {
+    const value = row[name];
+    if (value === undefined || value === null) {
+      return {
+        kind: "REQUEST_INVALID",
+        message:
+          context === "insert"
+            ? `${basePath}.${name}: required field "${name}" is missing (required on ${object.objectName}: ${object.requiredFields.join(", ")})`
+            : `${basePath}.${name}: required field "${name}" cannot be cleared`,
+        path: `${basePath}.${name}`,
+        value: value ?? null,
+      };
+    }
+  }
+  return null;
+}
+
+/** matchKey must name an identity key and the record must carry a non-null value for it. */
+export function checkMatchKey(
+  object: ObjectDefinition,
+  matchKey: string,
+  record: Fields,
+  basePath: string,
+): FieldProblem | null {
+  if (!object.identityKeys.includes(matchKey)) {
+    return {
+      kind: "REQUEST_INVALID",
+      message: `matchKey: "${matchKey}" is not an identity key of ${object.objectName} (identity keys: ${object.identityKeys.join(", ")})`,
+      path: "matchKey",
+      value: matchKey,
+    };
+  }
+  const value = record[matchKey];
+  if (value === undefined || value === null) {
+    return {
+      kind: "REQUEST_INVALID",
+      message: `${basePath}.${matchKey}: the matchKey field "${matchKey}" must be present and not null`,
+      path: `${basePath}.${matchKey}`,
+      value: value ?? null,
+    };
+  }
+  return null;
+}

@@ -1,0 +1,55 @@
+import type { ErrorRequestHandler } from "express";
+import type { Logger } from "pino";
+import { ApiError } from "../domain/errors.js";
+import { MAX_BODY_BYTES } from "./json-body.js";
+
+interface BodyParserError extends Error {
+  type?: string;
+  status?: number;
+  length?: number;
+}
+
+/** The one place an error becomes the vendor's envelope. Nothing else ever reaches the wire. */
+export function toApiError(error: unknown): ApiError | null {
+  if (error instanceof ApiError) return error;
+  const parserError = error as BodyParserError;
+  switch (parserError?.type) {
+    case "entity.too.large":
+      return new ApiError(
+        "PAYLOAD_TOO_LARGE",
+        `Request body exceeds the 10 MB limit (${MAX_BODY_BYTES} bytes)${parserError.length ? `: it is ${parserError.length} bytes` : ""}; send fewer records per request`,
+        { details: { limitBytes: MAX_BODY_BYTES, ...(parserError.length ? { lengthBytes: parserError.length } : {}) } },
+      );
+    case "entity.parse.failed":
+      return new ApiError("REQUEST_INVALID", `Request body is not valid JSON: ${parserError.message}`);
+    case "encoding.unsupported":
+    case "charset.unsupported":
+    case "request.size.invalid":
+      return new ApiError("REQUEST_INVALID", `Request body cannot be read: ${parserError.message}`);
+    default:
+      return null;
+  }
+}
+
+export function errorEnvelope(deps: { logger: Logger }): ErrorRequestHandler {
+  return (error: unknown, req, res, _next) => {
+    if ((error as BodyParserError)?.type === "request.aborted") return; // the client hung up
+    let apiError = toApiError(error);
+    if (!apiError) {
+      deps.logger.error(
+        { err: error, correlationId: res.locals["correlationId"], method: req.method, path: req.originalUrl },
+        "unhandled error",
+      );
+      apiError = new ApiError(
+        "INTERNAL",
+        `Unexpected error in the emulator; quote correlation id ${String(res.locals["correlationId"] ?? "n/a")} when reporting it`,
+      );
+    }
+    res.locals["errorCode"] = apiError.code;
+    if (res.headersSent) {
+      req.socket.destroy();
+      return;
+    }
+    res.status(apiError.status).set(apiError.headers).json(apiError.toEnvelope());
+  };
+}

@@ -1,0 +1,163 @@
+import { readFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import express, { type Express } from "express";
+import { pino, type Logger } from "pino";
+import { monotonicFactory } from "ulid";
+import { createMetadataOperations } from "./api/metadata.js";
+import { createRecordOperations } from "./api/records.js";
+import { EmulatorClock } from "./chaos/clock.js";
+import { defaultConfig, type Config } from "./config.js";
+import { createControlRoutes } from "./control/routes.js";
+import { IdempotencyGuard, IdempotencyPruner } from "./http/idempotency.js";
+import { createPublicPipeline } from "./http/pipeline.js";
+import { loadObjectSchemas } from "./object-schemas.js";
+import { createStore, type Store } from "./store/store.js";
+
+export { ConfigError, resolveConfig, type Config } from "./config.js";
+export { EmulatorClock, type Clock } from "./chaos/clock.js";
+export { SchemaLoadError } from "./object-schemas.js";
+
+export interface EmulatorOptions extends Partial<Config> {
+  /** Inject a clock to freeze or advance emulator time from a test. */
+  clock?: EmulatorClock;
+  logger?: Logger;
+}
+
+export interface Emulator {
+  readonly app: Express;
+  readonly config: Config;
+  readonly clock: EmulatorClock;
+  readonly store: Store;
+  readonly logger: Logger;
+  /** Base URL once listening (`http://host:port`), else undefined. */
+  readonly url: string | undefined;
+  start(): Promise<{ url: string; port: number }>;
+  /** Stops accepting, lets in-flight requests finish, closes the database. */
+  stop(): Promise<void>;
+}
+
+export const PUBLIC_BASE_PATH = "/public/v1";
+export const CONTROL_BASE_PATH = "/_emulator";
+const SHUTDOWN_GRACE_MS = 10_000;
+
+export function readVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+  return manifest.version;
+}
+
+/** The composition root: every part is built and wired here, and nothing else holds state. */
+export function createEmulator(options: EmulatorOptions = {}): Emulator {
+  const { clock: injectedClock, logger: injectedLogger, ...overrides } = options;
+  const config: Config = { ...defaultConfig(), ...overrides };
+  const clock = injectedClock ?? new EmulatorClock();
+  const logger = injectedLogger ?? pino({ level: config.logLevel, base: { service: "cdp-emulator" } });
+  const version = readVersion();
+
+  const objects = loadObjectSchemas(config.schemasDir, config.collisionPolicies);
+  const store = createStore(config.db);
+  for (const token of config.tokens) {
+    store.workspaces.saveToken(
+      {
+        token: token.token,
+        workspace: token.workspace,
+        scopes: token.scopes,
+        expiresAt: token.expiresAt === null ? null : Date.parse(token.expiresAt),
+      },
+      clock.now(),
+    );
+  }
+
+  const nextUlid = monotonicFactory();
+  const idempotency = new IdempotencyGuard({ store: store.idempotency, clock });
+  const pruner = new IdempotencyPruner({ store: store.idempotency, clock });
+  const operations = [
+    ...createRecordOperations({
+      objects,
+      records: store.records,
+      newRecordId: () => `rec_${nextUlid(clock.now())}`,
+    }),
+    ...createMetadataOperations({ objects }),
+  ];
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.disable("etag");
+  app.use(
+    PUBLIC_BASE_PATH,
+    createPublicPipeline({
+      operations,
+      store,
+      clock,
+      logger,
+      idempotency,
+      rateLimits: config.rateLimits,
+      latencyMs: config.latencyMs,
+    }),
+  );
+  app.use(
+    CONTROL_BASE_PATH,
+    createControlRoutes({ store, objects, clock, logger, version, startedAt: performance.now() }),
+  );
+  // Outside both prefixes: still the envelope, never Express's HTML 404.
+  app.use((req, res) => {
+    res.status(404).json({
+      success: false,
+      error: {
+        code: "CDP_ETL.NOT_FOUND",
+        message: `No such endpoint: ${req.method} ${req.path}; the API lives under ${PUBLIC_BASE_PATH}, the control plane under ${CONTROL_BASE_PATH}`,
+        details: {},
+      },
+    });
+  });
+
+  let server: Server | undefined;
+  let url: string | undefined;
+
+  return {
+    app,
+    config,
+    clock,
+    store,
+    logger,
+    get url() {
+      return url;
+    },
+    async start() {
+      if (server) throw new Error("the emulator is already started");
+      const listening = createServer(app);
+      await new Promise<void>((resolve, reject) => {
+        listening.once("error", reject);
+        listening.listen(config.port, config.host, () => {
+          listening.off("error", reject);
+          resolve();
+        });
+      });
+      server = listening;
+      pruner.start();
+      const { port } = listening.address() as AddressInfo;
+      const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+      url = `http://${host}:${port}`;
+      return { url, port };
+    },
+    async stop() {
+      pruner.stop();
+      const closing = server;
+      server = undefined;
+      url = undefined;
+      if (closing) {
+        await new Promise<void>((resolve) => {
+          const force = setTimeout(() => closing.closeAllConnections(), SHUTDOWN_GRACE_MS);
+          force.unref();
+          closing.close(() => {
+            clearTimeout(force);
+            resolve();
+          });
+          // Keep-alive sockets with no request in flight would hold close() open; end them now.
+          closing.closeIdleConnections();
+        });
+      }
+      store.close();
+    },
+  };
+}

@@ -1,0 +1,103 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import BetterSqlite3 from "better-sqlite3";
+
+export type Database = BetterSqlite3.Database;
+
+/**
+ * Migrations, applied in order and tracked by `PRAGMA user_version`. Append only: a shipped
+ * migration is never edited, so any db file a user kept still opens.
+ */
+const migrations: readonly string[] = [
+  `
+  CREATE TABLE workspaces (
+    name TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE tokens (
+    token TEXT PRIMARY KEY,
+    workspace TEXT NOT NULL REFERENCES workspaces(name) ON DELETE CASCADE,
+    scopes TEXT NOT NULL,
+    expires_at INTEGER,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE records (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    workspace TEXT NOT NULL,
+    object TEXT NOT NULL,
+    fields TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX records_by_object ON records(workspace, object, seq);
+  CREATE TABLE identities (
+    workspace TEXT NOT NULL,
+    object TEXT NOT NULL,
+    field TEXT NOT NULL,
+    value TEXT NOT NULL,
+    record_seq INTEGER NOT NULL REFERENCES records(seq) ON DELETE CASCADE,
+    written_seq INTEGER NOT NULL,
+    PRIMARY KEY (workspace, object, field, value, record_seq)
+  ) WITHOUT ROWID;
+  CREATE INDEX identities_by_record ON identities(record_seq);
+  CREATE TABLE collisions (
+    id INTEGER PRIMARY KEY,
+    workspace TEXT NOT NULL,
+    object TEXT NOT NULL,
+    field TEXT NOT NULL,
+    value TEXT NOT NULL,
+    row_id TEXT NOT NULL,
+    other_row_id TEXT NOT NULL,
+    policy TEXT NOT NULL,
+    resolution TEXT NOT NULL,
+    detected_at INTEGER NOT NULL
+  );
+  CREATE INDEX collisions_by_workspace ON collisions(workspace, object, id);
+  CREATE TABLE idempotency_keys (
+    workspace TEXT NOT NULL,
+    key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    method TEXT NOT NULL,
+    path TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    headers TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (workspace, key)
+  ) WITHOUT ROWID;
+  CREATE INDEX idempotency_by_expiry ON idempotency_keys(expires_at);
+  `,
+];
+
+/**
+ * Opens (creating if needed) the emulator's SQLite file in WAL mode. `synchronous = NORMAL` in
+ * WAL keeps every commit across a process crash (kill -9), which is the durability the emulator
+ * promises; only an OS crash or power loss could drop the last commits.
+ */
+export function openDatabase(path: string): Database {
+  if (path !== ":memory:" && !path.startsWith("file:")) mkdirSync(dirname(path), { recursive: true });
+  const db = new BetterSqlite3(path);
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = NORMAL");
+  db.pragma("foreign_keys = ON");
+  db.pragma("busy_timeout = 5000");
+  migrate(db);
+  return db;
+}
+
+function migrate(db: Database): void {
+  const current = db.pragma("user_version", { simple: true }) as number;
+  if (current > migrations.length) {
+    throw new Error(
+      `this database was written by a newer cdp-emulator (schema version ${current}, this build knows ${migrations.length}); use a newer version or another --db file`,
+    );
+  }
+  for (let version = current; version < migrations.length; version += 1) {
+    db.transaction(() => {
+      db.exec(migrations[version] as string);
+      db.pragma(`user_version = ${version + 1}`);
+    })();
+  }
+}

@@ -1,0 +1,67 @@
+import type { Database } from "./database.js";
+
+export const allScopes = ["records:write", "records:read", "metadata:read"] as const;
+export type Scope = (typeof allScopes)[number];
+
+export interface TokenRecord {
+  token: string;
+  workspace: string;
+  scopes: Scope[];
+  expiresAt: number | null;
+}
+
+interface TokenSqlRow {
+  token: string;
+  workspace: string;
+  scopes: string;
+  expires_at: number | null;
+}
+
+/** Workspaces isolate data, identities and idempotency keys; tokens map to exactly one. */
+export class WorkspacesStore {
+  readonly #statements;
+
+  constructor(db: Database) {
+    this.#statements = {
+      ensureWorkspace: db.prepare<[string, number]>(
+        `INSERT INTO workspaces (name, created_at) VALUES (?, ?) ON CONFLICT(name) DO NOTHING`,
+      ),
+      upsertToken: db.prepare<[string, string, string, number | null, number]>(
+        `INSERT INTO tokens (token, workspace, scopes, expires_at, created_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(token) DO UPDATE SET workspace = excluded.workspace, scopes = excluded.scopes,
+                                          expires_at = excluded.expires_at`,
+      ),
+      findToken: db.prepare<[string], TokenSqlRow>(`SELECT token, workspace, scopes, expires_at FROM tokens WHERE token = ?`),
+      exists: db.prepare<[string], { name: string }>(`SELECT name FROM workspaces WHERE name = ?`),
+      list: db.prepare<[], { name: string }>(`SELECT name FROM workspaces ORDER BY name`),
+    };
+  }
+
+  ensureWorkspace(name: string, now: number): void {
+    this.#statements.ensureWorkspace.run(name, now);
+  }
+
+  exists(name: string): boolean {
+    return this.#statements.exists.get(name) !== undefined;
+  }
+
+  list(): string[] {
+    return this.#statements.list.all().map((row) => row.name);
+  }
+
+  saveToken(token: TokenRecord, now: number): void {
+    this.ensureWorkspace(token.workspace, now);
+    this.#statements.upsertToken.run(token.token, token.workspace, JSON.stringify(token.scopes), token.expiresAt, now);
+  }
+
+  findToken(token: string): TokenRecord | undefined {
+    const row = this.#statements.findToken.get(token);
+    if (!row) return undefined;
+    return {
+      token: row.token,
+      workspace: row.workspace,
+      scopes: JSON.parse(row.scopes) as Scope[],
+      expiresAt: row.expires_at,
+    };
+  }
+}
