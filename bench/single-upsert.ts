@@ -252,7 +252,9 @@ function printTable(rows: readonly { name: string; summary: Summary; perSecond: 
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => (line[column] ?? "").length)));
   const format = (cells: readonly string[]): string =>
-    cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join("  ");
+    cells
+      .map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0)))
+      .join("  ");
   console.log(format(header));
   console.log(widths.map((width) => "-".repeat(width)).join("  "));
   for (const line of lines) console.log(format(line));
@@ -270,7 +272,8 @@ async function main(): Promise<number> {
     `single upsert: POST ${UPSERT_PATH}, sequential, 1 keep-alive socket, ${warmup} warm-up + ${count} measured per phase`,
   );
   console.log(
-    `node ${process.version}, ${cpus().length} CPU(s), load average ${ms(load1 ?? Number.NaN)} / ${ms(load5 ?? Number.NaN)} (1 / 5 min)`,
+    `node ${process.version}, ${cpus().length} CPU(s), ` +
+      `load average ${ms(load1 ?? Number.NaN)} / ${ms(load5 ?? Number.NaN)} (1 / 5 min)`,
   );
   console.log("");
 
@@ -285,7 +288,7 @@ async function main(): Promise<number> {
   const rows = results.map((result) => ({
     name: result.name,
     summary: summarize(result.samples.map((sample) => sample.ms)),
-    perSecond: result.wallMs > 0 ? (result.samples.length / result.wallMs) * 1000 : Number.NaN,
+    perSecond: result.wallMs > 0 && result.samples.length > 0 ? (result.samples.length / result.wallMs) * 1000 : Number.NaN,
   }));
   printTable(rows);
   console.log("");
@@ -297,7 +300,9 @@ async function main(): Promise<number> {
       list.push(sample.ms);
       byOutcome.set(sample.result, list);
     }
-    const parts = [...byOutcome].map(([outcome, values]) => `${values.length} ${outcome} (median ${ms(summarize(values).median)} ms)`);
+    const parts = [...byOutcome].map(
+      ([outcome, values]) => `${values.length} ${outcome} (median ${ms(summarize(values).median)} ms)`,
+    );
     console.log(
       `${result.name}: ${parts.join(", ") || "no successful requests"}; ${result.connectionsOpened} connection(s) opened`,
     );
@@ -309,7 +314,8 @@ async function main(): Promise<number> {
     failed += result.failureCount;
     console.error(`${result.name}: ${result.failureCount} request(s) failed (warm-up included); first ones:`);
     for (const failure of result.failures) {
-      console.error(`  #${failure.index}: ${failure.status === null ? "no response" : `HTTP ${failure.status}`}: ${failure.detail}`);
+      const status = failure.status === null ? "no response" : `HTTP ${failure.status}`;
+      console.error(`  #${failure.index}: ${status}: ${failure.detail}`);
     }
   }
   console.log("");
