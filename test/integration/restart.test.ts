@@ -1,0 +1,45 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { AUTH, call, startEmulator, tempDir, type TestEmulator } from "../helpers/emulator.js";
+
+describe("restarting on the same database file", () => {
+  const running: TestEmulator[] = [];
+  afterEach(async () => {
+    for (const env of running.splice(0)) await env.dispose();
+  });
+
+  it("keeps every acknowledged write, identity and idempotency key", async () => {
+    const dir = tempDir();
+    const first = await startEmulator({ dir });
+    running.push(first);
+    const acknowledged: string[] = [];
+    const responses: string[] = [];
+    for (let i = 0; i < 20; i += 1) {
+      const response = await call(`${first.url}/public/v1/records/profiles/upsert`, {
+        headers: { ...AUTH, "Idempotency-Key": `key-${i}` },
+        body: { record: { email: `u${i}@example.com`, customer_id: `cust_${i}` }, matchKey: "email" },
+      });
+      expect(response.status).toBe(200);
+      acknowledged.push(response.headers.get("x-emulator-record-id") ?? "");
+      responses.push(response.text);
+    }
+    await first.stop();
+
+    const second = await startEmulator({ dir, db: first.dbPath });
+    running.push(second);
+    const rows = await call<{ data: { records: { rowId: string }[] } }>(`${second.url}/_emulator/records/profiles?limit=100`);
+    expect(rows.body.data.records.map((row) => row.rowId)).toEqual(acknowledged);
+    // Keys survive: a retry replays the original bytes.
+    const replay = await call(`${second.url}/public/v1/records/profiles/upsert`, {
+      headers: { ...AUTH, "Idempotency-Key": "key-7" },
+      body: { record: { email: "u7@example.com", customer_id: "cust_7" }, matchKey: "email" },
+    });
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    expect(replay.text).toBe(responses[7]);
+    // Identities survive: customer_id still finds the row.
+    const byCustomer = await call(`${second.url}/public/v1/records/profiles/upsert`, {
+      headers: AUTH,
+      body: { record: { customer_id: "cust_3", tier: "gold" }, matchKey: "customer_id" },
+    });
+    expect(byCustomer.headers.get("x-emulator-record-id")).toBe(acknowledged[3]);
+  });
+});
