@@ -56,17 +56,15 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
 
   const objects = loadObjectSchemas(config.schemasDir, config.collisionPolicies);
   const store = createStore(config.db);
-  for (const token of config.tokens) {
-    store.workspaces.saveToken(
-      {
-        token: token.token,
-        workspace: token.workspace,
-        scopes: token.scopes,
-        expiresAt: token.expiresAt === null ? null : Date.parse(token.expiresAt),
-      },
-      clock.now(),
-    );
-  }
+  store.workspaces.syncConfiguredTokens(
+    config.tokens.map((token) => ({
+      token: token.token,
+      workspace: token.workspace,
+      scopes: token.scopes,
+      expiresAt: token.expiresAt === null ? null : Date.parse(token.expiresAt),
+    })),
+    clock.now(),
+  );
 
   const nextUlid = monotonicFactory();
   const idempotency = new IdempotencyGuard({ store: store.idempotency, clock });
@@ -148,12 +146,15 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
       if (closing) {
         await new Promise<void>((resolve) => {
           const force = setTimeout(() => closing.closeAllConnections(), SHUTDOWN_GRACE_MS);
+          // A keep-alive socket goes idle once its in-flight response is sent; without this sweep
+          // close() would wait for the client's keep-alive timeout.
+          const sweep = setInterval(() => closing.closeIdleConnections(), 20);
           force.unref();
           closing.close(() => {
             clearTimeout(force);
+            clearInterval(sweep);
             resolve();
           });
-          // Keep-alive sockets with no request in flight would hold close() open; end them now.
           closing.closeIdleConnections();
         });
       }

@@ -7,10 +7,6 @@ import type { Fields } from "./validation.js";
  * "never set" read the same, as they do in the vendor's exports.
  */
 export function mergeFields(existing: Fields, incoming: Fields): Fields {
-  const merged: Fields = { ...existing };
-  for (const [name, value] of Object.entries(incoming)) {
-    if (value === null) delete merged[name];
-    else merged[name] = value;
-  }
-  return merged;
+  // fromEntries defines own properties, so a "__proto__" key can never reach the prototype.
+  return Object.fromEntries(Object.entries({ ...existing, ...incoming }).filter(([, value]) => value !== null));
 }

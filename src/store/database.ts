@@ -19,6 +19,7 @@ const migrations: readonly string[] = [
     workspace TEXT NOT NULL REFERENCES workspaces(name) ON DELETE CASCADE,
     scopes TEXT NOT NULL,
     expires_at INTEGER,
+    source TEXT NOT NULL,
     created_at INTEGER NOT NULL
   );
   CREATE TABLE records (

@@ -3,6 +3,8 @@ import type { Database } from "./database.js";
 export const allScopes = ["records:write", "records:read", "metadata:read"] as const;
 export type Scope = (typeof allScopes)[number];
 
+export type TokenSource = "config" | "minted";
+
 export interface TokenRecord {
   token: string;
   workspace: string;
@@ -19,18 +21,22 @@ interface TokenSqlRow {
 
 /** Workspaces isolate data, identities and idempotency keys; tokens map to exactly one. */
 export class WorkspacesStore {
+  readonly #db: Database;
   readonly #statements;
 
   constructor(db: Database) {
+    this.#db = db;
     this.#statements = {
       ensureWorkspace: db.prepare<[string, number]>(
         `INSERT INTO workspaces (name, created_at) VALUES (?, ?) ON CONFLICT(name) DO NOTHING`,
       ),
-      upsertToken: db.prepare<[string, string, string, number | null, number]>(
-        `INSERT INTO tokens (token, workspace, scopes, expires_at, created_at) VALUES (?, ?, ?, ?, ?)
+      upsertToken: db.prepare<[string, string, string, number | null, TokenSource, number]>(
+        `INSERT INTO tokens (token, workspace, scopes, expires_at, source, created_at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT(token) DO UPDATE SET workspace = excluded.workspace, scopes = excluded.scopes,
-                                          expires_at = excluded.expires_at`,
+                                          expires_at = excluded.expires_at, source = excluded.source`,
       ),
+      configuredTokens: db.prepare<[], { token: string }>(`SELECT token FROM tokens WHERE source = 'config'`),
+      deleteToken: db.prepare<[string]>(`DELETE FROM tokens WHERE token = ?`),
       findToken: db.prepare<[string], TokenSqlRow>(`SELECT token, workspace, scopes, expires_at FROM tokens WHERE token = ?`),
       exists: db.prepare<[string], { name: string }>(`SELECT name FROM workspaces WHERE name = ?`),
       list: db.prepare<[], { name: string }>(`SELECT name FROM workspaces ORDER BY name`),
@@ -49,9 +55,24 @@ export class WorkspacesStore {
     return this.#statements.list.all().map((row) => row.name);
   }
 
-  saveToken(token: TokenRecord, now: number): void {
+  saveToken(token: TokenRecord, now: number, source: TokenSource = "minted"): void {
     this.ensureWorkspace(token.workspace, now);
-    this.#statements.upsertToken.run(token.token, token.workspace, JSON.stringify(token.scopes), token.expiresAt, now);
+    this.#statements.upsertToken.run(token.token, token.workspace, JSON.stringify(token.scopes), token.expiresAt, source, now);
+  }
+
+  /**
+   * Start-up configuration is authoritative for the tokens it names: a token dropped from the
+   * flags or environment stops working, even on a database an earlier run wrote. Tokens minted
+   * at run time (source "minted") are left alone.
+   */
+  syncConfiguredTokens(tokens: TokenRecord[], now: number): void {
+    this.#db.transaction(() => {
+      const wanted = new Set(tokens.map((token) => token.token));
+      for (const { token } of this.#statements.configuredTokens.all()) {
+        if (!wanted.has(token)) this.#statements.deleteToken.run(token);
+      }
+      for (const token of tokens) this.saveToken(token, now, "config");
+    })();
   }
 
   findToken(token: string): TokenRecord | undefined {

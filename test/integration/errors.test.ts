@@ -106,7 +106,10 @@ describe("errors come back in the vendor's envelope with the right status and co
         (res) => {
           let text = "";
           res.on("data", (chunk: Buffer) => (text += chunk.toString()));
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+          res.on("end", () => {
+            req.destroy(); // the rest of the declared 11 MB is never sent
+            resolve({ status: res.statusCode ?? 0, body: text });
+          });
         },
       );
       req.on("error", reject);
