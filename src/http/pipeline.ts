@@ -37,11 +37,12 @@ export function createPublicPipeline(deps: PipelineDeps): Router {
   //    records the outcome of every later stage (it is registered first to see them all).
   router.use(requestLog(deps));
 
-  // 3. Auth: bearer token → workspace and scopes; 401 envelopes for missing, unknown, expired.
-  router.use(authenticate({ workspaces: deps.store.workspaces, clock: deps.clock }));
-
-  // 4. Rate limit: quota headers on every response (single-write bucket unless the route is a batch).
+  // 3. Rate limit headers: the quota on every response, a 401 included (single-write bucket
+  //    unless the route is a batch, which overrides them below).
   router.use(rateLimitHeaders({ limit: deps.rateLimits.single, clock: deps.clock }));
+
+  // 4. Auth: bearer token → workspace and scopes; 401 envelopes for missing, unknown, expired.
+  router.use(authenticate({ workspaces: deps.store.workspaces, clock: deps.clock }));
 
   // 5. Faults: injected failures arrive with the chaos control plane; none are applied yet.
 

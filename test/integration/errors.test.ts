@@ -89,7 +89,8 @@ describe("errors come back in the vendor's envelope with the right status and co
     expect(response.headers.get("content-type")).toMatch(/^application\/json/);
     expect(response.headers.get("x-correlation-id")).toBeTruthy();
     if (testCase.status === 401) expect(response.headers.get("www-authenticate")).toMatch(/^Bearer/);
-    else expect(response.headers.get("x-ratelimit-limit")).toBe("1000");
+    expect(response.headers.get("x-ratelimit-limit")).toBe("1000");
+    expect(response.headers.get("x-ratelimit-reset")).toMatch(/^\d+$/);
   });
 
   it("writes nothing for any refused request", async () => {
