@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import express, { type Express } from "express";
 import { pino, type Logger } from "pino";
 import { monotonicFactory } from "ulid";
+import { createJobOperations } from "./api/jobs.js";
 import { createMetadataOperations } from "./api/metadata.js";
 import { createRecordOperations } from "./api/records.js";
 import { EmulatorClock } from "./chaos/clock.js";
@@ -11,6 +12,7 @@ import { defaultConfig, type Config } from "./config.js";
 import { createControlRoutes } from "./control/routes.js";
 import { IdempotencyGuard, IdempotencyPruner } from "./http/idempotency.js";
 import { createPublicPipeline } from "./http/pipeline.js";
+import { JobWorker } from "./jobs/worker.js";
 import { loadObjectSchemas } from "./object-schemas.js";
 import { createStore, type Store } from "./store/store.js";
 
@@ -30,6 +32,7 @@ export interface Emulator {
   readonly clock: EmulatorClock;
   readonly store: Store;
   readonly logger: Logger;
+  readonly worker: JobWorker;
   /** Base URL once listening (`http://host:port`), else undefined. */
   readonly url: string | undefined;
   start(): Promise<{ url: string; port: number }>;
@@ -67,14 +70,13 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
   );
 
   const nextUlid = monotonicFactory();
+  const newRecordId = (): string => `rec_${nextUlid(clock.now())}`;
   const idempotency = new IdempotencyGuard({ store: store.idempotency, clock });
   const pruner = new IdempotencyPruner({ store: store.idempotency, clock });
+  const worker = new JobWorker({ store, objects, clock, logger, newRecordId });
   const operations = [
-    ...createRecordOperations({
-      objects,
-      records: store.records,
-      newRecordId: () => `rec_${nextUlid(clock.now())}`,
-    }),
+    ...createRecordOperations({ objects, records: store.records, newRecordId }),
+    ...createJobOperations({ objects, jobs: store.jobs, worker, newJobId: () => `rjob_${nextUlid(clock.now())}` }),
     ...createMetadataOperations({ objects }),
   ];
 
@@ -95,7 +97,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
   );
   app.use(
     CONTROL_BASE_PATH,
-    createControlRoutes({ store, objects, clock, logger, version, startedAt: performance.now() }),
+    createControlRoutes({ store, objects, clock, logger, worker, version, startedAt: performance.now() }),
   );
   // Outside both prefixes: still the envelope, never Express's HTML 404.
   app.use((req, res) => {
@@ -118,6 +120,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     clock,
     store,
     logger,
+    worker,
     get url() {
       return url;
     },
@@ -133,6 +136,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
       });
       server = listening;
       pruner.start();
+      worker.start();
       const { port } = listening.address() as AddressInfo;
       const host = config.host.includes(":") ? `[${config.host}]` : config.host;
       url = `http://${host}:${port}`;
@@ -158,6 +162,8 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
           closing.closeIdleConnections();
         });
       }
+      // After the last response: a Prefer: wait request may have been waiting on the worker.
+      await worker.stop();
       store.close();
     },
   };

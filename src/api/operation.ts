@@ -6,12 +6,15 @@ import type { Scope } from "../store/workspaces-store.js";
  * context into a result. Handlers are synchronous so a write and its stored idempotent
  * response commit in one SQLite transaction.
  */
-export type OperationName = "append" | "upsert" | "metadata";
+export type OperationName = "append" | "upsert" | "append-batch" | "upsert-batch" | "job-status" | "metadata";
 
 export interface OperationContext {
   workspace: string;
   params: Record<string, string>;
   body: unknown;
+  query: Record<string, unknown>;
+  /** The request's `Prefer` header (RFC 7240), if any. */
+  prefer: string | undefined;
   /** Emulator-clock epoch milliseconds, read once per request. */
   now: number;
 }
@@ -21,6 +24,12 @@ export interface OperationResult {
   body: unknown;
   /** Test-facing facts travel here (`X-Emulator-*`), never in the vendor's body. */
   headers?: Record<string, string>;
+  /**
+   * Runs after the commit, before the response is sent: a batch wakes the worker here, and may
+   * return another response to send instead (`Prefer: wait=N`). What was stored for
+   * idempotency is always the committed result, never this one.
+   */
+  after?: () => Promise<OperationResult | undefined>;
 }
 
 export interface Operation {

@@ -1,5 +1,6 @@
 import express, { type Request, type Router } from "express";
 import type { Logger } from "pino";
+import { describeJob } from "../api/jobs.js";
 import { findObject } from "../api/records.js";
 import type { Clock } from "../chaos/clock.js";
 import { ApiError } from "../domain/errors.js";
@@ -8,7 +9,9 @@ import type { ObjectDefinition } from "../domain/object-schema.js";
 import { resolveBearer } from "../http/auth.js";
 import { correlationId } from "../http/correlation-id.js";
 import { errorEnvelope } from "../http/error-envelope.js";
+import type { JobWorker } from "../jobs/worker.js";
 import type { ObjectRegistry } from "../object-schemas.js";
+import { jobStates, type JobState } from "../store/jobs-store.js";
 import type { RowFilter } from "../store/records-store.js";
 import type { Store } from "../store/store.js";
 
@@ -17,6 +20,7 @@ export interface ControlDeps {
   objects: ObjectRegistry;
   clock: Clock;
   logger: Logger;
+  worker: JobWorker;
   version: string;
   startedAt: number;
 }
@@ -36,6 +40,7 @@ export function createControlRoutes(deps: ControlDeps): Router {
         status: "ok",
         version: deps.version,
         db: { path: deps.store.path, open: deps.store.isOpen() },
+        worker: { ...deps.worker.status(), jobs: deps.store.jobs.countByState() },
         uptimeS: Math.round((performance.now() - deps.startedAt) / 1000),
       },
     });
@@ -95,6 +100,39 @@ export function createControlRoutes(deps: ControlDeps): Router {
       success: true,
       data: { collisions: page, nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null },
     });
+  });
+
+  router.get("/jobs", (req, res) => {
+    const workspace = workspaceOf(req, deps);
+    const state = optionalString(req.query["state"], "state");
+    if (state !== undefined && !(jobStates as readonly string[]).includes(state)) {
+      throw new ApiError("REQUEST_INVALID", `state: must be one of ${jobStates.join(", ")}`, {
+        details: { path: "state", value: state },
+      });
+    }
+    const limit = pageLimit(req.query["limit"]);
+    const afterSeq = decodeCursor(req.query["cursor"]);
+    const jobs = deps.store.jobs.list({ workspace, state: state as JobState | undefined, afterSeq, limit: limit + 1 });
+    const page = jobs.slice(0, limit);
+    const last = page.at(-1);
+    res.json({
+      success: true,
+      data: {
+        jobs: page.map((job) => describeJob(job, deps.store.jobs)),
+        nextCursor: jobs.length > limit && last ? encodeCursor(last.seq) : null,
+      },
+    });
+  });
+
+  // Tests that poll hold jobs in `queued` to observe every state, then release them.
+  router.post("/jobs/hold", (_req, res) => {
+    deps.worker.hold();
+    res.json({ success: true, data: deps.worker.status() });
+  });
+
+  router.post("/jobs/release", (_req, res) => {
+    deps.worker.release();
+    res.json({ success: true, data: deps.worker.status() });
   });
 
   router.use((req: Request) => {

@@ -61,8 +61,8 @@ export function identityEntries(object: ObjectDefinition, fields: Fields): Ident
 }
 
 /** Append always inserts and never merges: duplicates are what append is for, not collisions. */
-export function planAppend(object: ObjectDefinition, record: Fields): WritePlan {
-  const missing = findMissingRequired(object, record, "record", "insert");
+export function planAppend(object: ObjectDefinition, record: Fields, basePath = "record"): WritePlan {
+  const missing = findMissingRequired(object, record, basePath, "insert");
   if (missing) throw problemToError(missing);
   return {
     result: "inserted",
@@ -80,14 +80,17 @@ export function planUpsert(input: {
   matchKey: string;
   policy: CollisionPolicy;
   lookup: IdentityLookup;
+  /** Where the record sits in the request, for error paths: `record` or `records[i]`. */
+  basePath?: string;
 }): WritePlan {
   const { object, record, matchKey, policy, lookup } = input;
-  const matchProblem = checkMatchKey(object, matchKey, record, "record");
+  const basePath = input.basePath ?? "record";
+  const matchProblem = checkMatchKey(object, matchKey, record, basePath);
   if (matchProblem) throw problemToError(matchProblem);
 
   const target = lookup.holders(matchKey, record[matchKey])[0] ?? null;
   let fields = mergeFields(target?.fields ?? {}, record);
-  const missing = findMissingRequired(object, fields, "record", target ? "merge" : "insert");
+  const missing = findMissingRequired(object, fields, basePath, target ? "merge" : "insert");
   if (missing) throw problemToError(missing);
 
   const asserted = identityEntries(object, record);
@@ -110,8 +113,8 @@ export function planUpsert(input: {
       if (policy === "reject") {
         throw new ApiError(
           "IDENTITY_COLLISION",
-          `record.${entry.field}: ${JSON.stringify(entry.value)} already identifies another ${object.objectName} row (${other.id}); this object's collision policy is "reject"`,
-          { details: { path: `record.${entry.field}`, value: entry.value, otherRowId: other.id } },
+          `${basePath}.${entry.field}: ${JSON.stringify(entry.value)} already identifies another ${object.objectName} row (${other.id}); this object's collision policy is "reject"`,
+          { details: { path: `${basePath}.${entry.field}`, value: entry.value, otherRowId: other.id } },
         );
       }
       if (policy === "merge") {

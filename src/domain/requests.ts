@@ -1,5 +1,6 @@
-import { ApiError } from "./errors.js";
-import { isPlainObject, type Fields } from "./validation.js";
+import { ApiError, problemToError } from "./errors.js";
+import type { ObjectDefinition } from "./object-schema.js";
+import { findUnknownField, isPlainObject, type Fields } from "./validation.js";
 
 export interface SingleWriteRequest {
   record: Fields;
@@ -45,4 +46,76 @@ export function parseSingleWrite(body: unknown, operation: "append" | "upsert"):
     });
   }
   return { record, matchKey };
+}
+
+export const MAX_BATCH_RECORDS = 10_000;
+
+export interface BatchWriteRequest {
+  records: Fields[];
+  matchKey?: string;
+}
+
+/**
+ * Checks made before a batch is accepted; any failure refuses the whole batch. Row-level
+ * problems (types, formats, required fields, a row missing its matchKey) are not checked here:
+ * the job reports them per row, as the vendor does.
+ */
+export function parseBatchWrite(
+  body: unknown,
+  operation: "append-batch" | "upsert-batch",
+  object: ObjectDefinition,
+): BatchWriteRequest {
+  const allowed = operation === "upsert-batch" ? ["records", "matchKey"] : ["records"];
+  const example = operation === "upsert-batch" ? '{"records": [{...}], "matchKey": "email"}' : '{"records": [{...}]}';
+  if (!isPlainObject(body)) {
+    throw new ApiError("REQUEST_INVALID", `Request body must be a JSON object such as ${example}`, {
+      details: { path: "", value: Array.isArray(body) ? "array" : typeof body },
+    });
+  }
+  for (const name of Object.keys(body)) {
+    if (!allowed.includes(name)) {
+      throw new ApiError("REQUEST_INVALID", `${name}: not a field of an ${operation} request (allowed: ${allowed.join(", ")})`, {
+        details: { path: name, value: body[name] },
+      });
+    }
+  }
+  const records = body["records"];
+  if (!Array.isArray(records)) {
+    throw new ApiError("REQUEST_INVALID", `records: must be an array of 1 to ${MAX_BATCH_RECORDS.toLocaleString("en-US")} records; send ${example}`, {
+      details: { path: "records", value: records === undefined ? null : typeof records },
+    });
+  }
+  if (records.length === 0) {
+    throw new ApiError("REQUEST_INVALID", "records: must hold at least 1 record", { details: { path: "records", value: 0 } });
+  }
+  if (records.length > MAX_BATCH_RECORDS) {
+    throw new ApiError(
+      "REQUEST_INVALID",
+      `records: ${records.length.toLocaleString("en-US")} records is more than the limit of ${MAX_BATCH_RECORDS.toLocaleString("en-US")} per request; split the batch`,
+      { details: { path: "records", value: records.length, limit: MAX_BATCH_RECORDS } },
+    );
+  }
+  for (const [index, record] of records.entries()) {
+    if (!isPlainObject(record)) {
+      throw new ApiError("REQUEST_INVALID", `records[${index}]: must be a JSON object of field names to values`, {
+        details: { path: `records[${index}]`, value: record },
+      });
+    }
+  }
+  const matchKey = body["matchKey"];
+  if (matchKey !== undefined && matchKey !== null) {
+    if (typeof matchKey !== "string" || !object.identityKeys.includes(matchKey)) {
+      throw new ApiError(
+        "REQUEST_INVALID",
+        `matchKey: ${JSON.stringify(matchKey)} is not an identity key of ${object.objectName} (identity keys: ${object.identityKeys.join(", ")})`,
+        { details: { path: "matchKey", value: matchKey } },
+      );
+    }
+  }
+  // An unknown field anywhere refuses the whole batch: a mapping error, not a data error.
+  for (const [index, record] of (records as Fields[]).entries()) {
+    const unknown = findUnknownField(object, record, `records[${index}]`);
+    if (unknown) throw problemToError(unknown);
+  }
+  return typeof matchKey === "string" ? { records: records as Fields[], matchKey } : { records: records as Fields[] };
 }

@@ -117,15 +117,22 @@ function executeStage(operation: Operation, deps: PipelineDeps): RequestHandler 
         workspace: String(res.locals["workspace"]),
         params: req.params as Record<string, string>,
         body: req.body as unknown,
+        query: req.query as Record<string, unknown>,
+        prefer: req.get("prefer"),
         now,
       };
+      let after: OperationResult["after"];
       const run = (): SerializedResult => {
-        const result = serialize(operation.handle(context));
+        const outcome = operation.handle(context);
+        after = outcome.after;
+        const result = serialize(outcome);
         claim?.save(result, now);
         return result;
       };
       // `accepted: true` is only ever sent after this commit returns.
-      const result = operation.write ? deps.store.transaction(run) : run();
+      let result = operation.write ? deps.store.transaction(run) : run();
+      const later = after ? await after() : undefined;
+      if (later) result = serialize(later);
       res.status(result.status).set(result.headers).send(result.body);
     } finally {
       claim?.release();

@@ -70,6 +70,38 @@ const migrations: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX idempotency_by_expiry ON idempotency_keys(expires_at);
   `,
+  `
+  CREATE TABLE jobs (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    workspace TEXT NOT NULL,
+    object TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    match_key TEXT,
+    state TEXT NOT NULL,
+    records TEXT,
+    total_rows INTEGER NOT NULL,
+    processed_rows INTEGER NOT NULL DEFAULT 0,
+    inserted_rows INTEGER NOT NULL DEFAULT 0,
+    merged_rows INTEGER NOT NULL DEFAULT 0,
+    invalid_rows INTEGER NOT NULL DEFAULT 0,
+    failure TEXT,
+    created_at INTEGER NOT NULL,
+    started_at INTEGER,
+    completed_at INTEGER
+  );
+  CREATE INDEX jobs_by_state ON jobs(state, seq);
+  CREATE INDEX jobs_by_workspace ON jobs(workspace, seq);
+  CREATE TABLE job_errors (
+    job_seq INTEGER NOT NULL REFERENCES jobs(seq) ON DELETE CASCADE,
+    row_index INTEGER NOT NULL,
+    code TEXT NOT NULL,
+    message TEXT NOT NULL,
+    path TEXT,
+    value TEXT,
+    PRIMARY KEY (job_seq, row_index)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /**

@@ -1,5 +1,6 @@
 import { openDatabase, type Database } from "./database.js";
 import { IdempotencyStore } from "./idempotency-store.js";
+import { JobsStore } from "./jobs-store.js";
 import { RecordsStore } from "./records-store.js";
 import { WorkspacesStore } from "./workspaces-store.js";
 
@@ -8,25 +9,31 @@ export interface Store {
   readonly records: RecordsStore;
   readonly idempotency: IdempotencyStore;
   readonly workspaces: WorkspacesStore;
+  readonly jobs: JobsStore;
   /** Runs `work` in one SQLite transaction: all of it commits, or none of it. */
   transaction<T>(work: () => T): T;
-  /** Wipes data, identities, collisions and idempotency keys; workspaces and tokens stay. */
+  /** Wipes rows, identities, collisions, idempotency keys and jobs; workspaces and tokens stay. */
   reset(workspace?: string): void;
   isOpen(): boolean;
   close(): void;
 }
+
+// job_errors go with their job (ON DELETE CASCADE).
+const DATA_TABLES = ["identities", "collisions", "idempotency_keys", "records", "jobs"] as const;
 
 export function createStore(path: string): Store {
   const db: Database = openDatabase(path);
   const records = new RecordsStore(db);
   const idempotency = new IdempotencyStore(db);
   const workspaces = new WorkspacesStore(db);
-  const dataTables = ["identities", "collisions", "idempotency_keys", "records"] as const;
+  const jobs = new JobsStore(db);
+  const wipeAll = DATA_TABLES.map((table) => db.prepare(`DELETE FROM ${table}`));
+  const wipeOne = DATA_TABLES.map((table) => db.prepare<[string]>(`DELETE FROM ${table} WHERE workspace = ?`));
   const resetAll = db.transaction(() => {
-    for (const table of dataTables) db.prepare(`DELETE FROM ${table}`).run();
+    for (const statement of wipeAll) statement.run();
   });
   const resetOne = db.transaction((workspace: string) => {
-    for (const table of dataTables) db.prepare(`DELETE FROM ${table} WHERE workspace = ?`).run(workspace);
+    for (const statement of wipeOne) statement.run(workspace);
   });
 
   return {
@@ -34,6 +41,7 @@ export function createStore(path: string): Store {
     records,
     idempotency,
     workspaces,
+    jobs,
     transaction: (work) => db.transaction(work)(),
     reset: (workspace) => (workspace === undefined ? resetAll() : resetOne(workspace)),
     isOpen: () => db.open,

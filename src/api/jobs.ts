@@ -1,0 +1,173 @@
+import { ApiError } from "../domain/errors.js";
+import { parseBatchWrite } from "../domain/requests.js";
+import type { JobWorker } from "../jobs/worker.js";
+import type { ObjectRegistry } from "../object-schemas.js";
+import type { BatchOperation, JobRecord, JobsStore, RowError } from "../store/jobs-store.js";
+import type { Operation, OperationContext, OperationResult } from "./operation.js";
+import { findObject } from "./records.js";
+
+export interface JobsDeps {
+  objects: ObjectRegistry;
+  jobs: JobsStore;
+  worker: JobWorker;
+  newJobId: () => string;
+}
+
+const FIRST_ERRORS = 10;
+export const MAX_PREFER_WAIT_SECONDS = 30;
+const DEFAULT_ERRORS_PAGE = 100;
+const MAX_ERRORS_PAGE = 1000;
+
+const iso = (epochMs: number | null): string | null => (epochMs === null ? null : new Date(epochMs).toISOString());
+const statusPath = (job: JobRecord): string => `/records/${job.object}/jobs/${job.id}`;
+
+/** The job as GET /records/{object}/jobs/{jobId} shows it. */
+export function describeJob(job: JobRecord, jobs: JobsStore) {
+  // A job that could not run at all carries its reason as its one error, with no row index.
+  const errors: (RowError | { index: null; code: string; message: string; path: null; value: null })[] =
+    job.state === "failed" && job.failure
+      ? [{ index: null, code: job.failure.code, message: job.failure.message, path: null, value: null }]
+      : jobs.errors(job.seq, 0, FIRST_ERRORS);
+  return {
+    jobId: job.id,
+    objectName: job.object,
+    operation: job.operation,
+    state: job.state,
+    createdAt: iso(job.createdAt),
+    startedAt: iso(job.startedAt),
+    completedAt: iso(job.completedAt),
+    metrics: job.metrics,
+    errors,
+    errorsPath: `${statusPath(job)}/errors`,
+  };
+}
+
+/** `Prefer: wait=N` (RFC 7240), capped at 30 seconds; undefined when absent or malformed. */
+export function preferredWaitSeconds(prefer: string | undefined): number | undefined {
+  const match = prefer ? /(?:^|[,;\s])wait\s*=\s*"?(\d+)"?/i.exec(prefer) : null;
+  if (!match?.[1]) return undefined;
+  return Math.min(Number(match[1]), MAX_PREFER_WAIT_SECONDS);
+}
+
+function findJob(deps: JobsDeps, context: OperationContext): JobRecord {
+  const object = findObject(deps.objects, context.params["object"]);
+  const jobId = context.params["jobId"] ?? "";
+  const job = deps.jobs.get(context.workspace, object.objectName, jobId);
+  if (!job) {
+    throw new ApiError("NOT_FOUND", `No ${object.objectName} job "${jobId}" in this workspace`, {
+      details: { path: "jobId", value: jobId },
+    });
+  }
+  return job;
+}
+
+export function createJobOperations(deps: JobsDeps): Operation[] {
+  const batch = (operation: BatchOperation): Operation => ({
+    name: operation,
+    method: "post",
+    path: `/records/:object/${operation}`,
+    scope: "records:write",
+    write: true,
+    rateLimit: "batch",
+    handle(context): OperationResult {
+      const object = findObject(deps.objects, context.params["object"]);
+      const request = parseBatchWrite(context.body, operation, object);
+      const matchKey = operation === "upsert-batch" ? (request.matchKey ?? object.primaryKey) : null;
+      const job = deps.jobs.create({
+        id: deps.newJobId(),
+        workspace: context.workspace,
+        object: object.objectName,
+        operation,
+        matchKey,
+        records: request.records,
+        now: context.now,
+      });
+      const waitSeconds = preferredWaitSeconds(context.prefer);
+      return {
+        status: 202,
+        body: {
+          success: true,
+          data: {
+            operation,
+            objectName: object.objectName,
+            jobId: job.id,
+            state: "queued",
+            acceptedRecords: request.records.length,
+            statusPath: statusPath(job),
+            ...(matchKey === null ? {} : { matchKey }),
+          },
+        },
+        after: async () => {
+          deps.worker.notify();
+          if (waitSeconds === undefined) return undefined;
+          const finished = await deps.worker.waitFor(job.seq, waitSeconds * 1000);
+          const latest = finished ? deps.jobs.bySeq(job.seq) : undefined;
+          if (!latest) return undefined;
+          return {
+            status: 200,
+            body: { success: true, data: describeJob(latest, deps.jobs) },
+            headers: { "Preference-Applied": `wait=${waitSeconds}` },
+          };
+        },
+      };
+    },
+  });
+
+  const status: Operation = {
+    name: "job-status",
+    method: "get",
+    path: "/records/:object/jobs/:jobId",
+    scope: "records:read",
+    write: false,
+    rateLimit: "single",
+    handle: (context) => ({ status: 200, body: { success: true, data: describeJob(findJob(deps, context), deps.jobs) } }),
+  };
+
+  const errors: Operation = {
+    name: "job-status",
+    method: "get",
+    path: "/records/:object/jobs/:jobId/errors",
+    scope: "records:read",
+    write: false,
+    rateLimit: "single",
+    handle(context) {
+      const job = findJob(deps, context);
+      const limit = pageLimit(context.query["limit"]);
+      const fromIndex = cursorIndex(context.query["cursor"]);
+      const page = deps.jobs.errors(job.seq, fromIndex, limit + 1);
+      const rows = page.slice(0, limit);
+      const next = page[limit];
+      return {
+        status: 200,
+        body: {
+          success: true,
+          data: { errors: rows, nextCursor: next ? Buffer.from(`i:${next.index}`).toString("base64url") : null },
+        },
+      };
+    },
+  };
+
+  return [batch("append-batch"), batch("upsert-batch"), status, errors];
+}
+
+function pageLimit(raw: unknown): number {
+  if (raw === undefined) return DEFAULT_ERRORS_PAGE;
+  const limit = typeof raw === "string" && /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!(limit >= 1 && limit <= MAX_ERRORS_PAGE)) {
+    throw new ApiError("REQUEST_INVALID", `limit: must be a whole number from 1 to ${MAX_ERRORS_PAGE}`, {
+      details: { path: "limit", value: raw },
+    });
+  }
+  return limit;
+}
+
+function cursorIndex(raw: unknown): number {
+  if (raw === undefined) return 0;
+  const match = typeof raw === "string" ? /^i:(\d+)$/.exec(Buffer.from(raw, "base64url").toString("utf8")) : null;
+  if (!match?.[1]) {
+    throw new ApiError("REQUEST_INVALID", "cursor: not a cursor this endpoint returned; pass nextCursor as given", {
+      details: { path: "cursor", value: raw },
+    });
+  }
+  return Number(match[1]);
+}

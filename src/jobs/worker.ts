@@ -1,0 +1,212 @@
+import type { Logger } from "pino";
+import type { Clock } from "../chaos/clock.js";
+import { ApiError, errorCatalogue } from "../domain/errors.js";
+import { planAppend, planUpsert } from "../domain/identity.js";
+import type { ObjectDefinition } from "../domain/object-schema.js";
+import { checkRecord, isPlainObject } from "../domain/validation.js";
+import type { ObjectRegistry } from "../object-schemas.js";
+import type { JobRecord, RowError } from "../store/jobs-store.js";
+import type { Store } from "../store/store.js";
+
+export interface JobWorkerDeps {
+  store: Store;
+  objects: ObjectRegistry;
+  clock: Clock;
+  logger: Logger;
+  newRecordId: () => string;
+  /** Rows per transaction; between chunks the worker yields so API requests are served. */
+  chunkSize?: number;
+}
+
+export interface WorkerStatus {
+  running: boolean;
+  held: boolean;
+}
+
+const TERMINAL = new Set(["completed", "failed"]);
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * The batch job worker: one loop in the server's process that takes jobs in acceptance order
+ * and commits each chunk of rows together with its progress mark. A job left `processing` by a
+ * crash or a stop is resumed first, from its last committed chunk, so no row is written twice.
+ */
+export class JobWorker {
+  readonly #deps: JobWorkerDeps;
+  readonly #chunkSize: number;
+  #running = false;
+  #held = false;
+  #loop: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
+  readonly #waiters = new Map<number, Set<() => void>>();
+
+  constructor(deps: JobWorkerDeps) {
+    this.#deps = deps;
+    this.#chunkSize = deps.chunkSize ?? 1000;
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#loop = this.#run();
+  }
+
+  /** Finishes the chunk in hand and returns; an unfinished job stays `processing` and resumes on the next start. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#signal();
+    await this.#loop;
+    this.#loop = undefined;
+  }
+
+  /** Keeps queued jobs queued (a job already processing finishes) until `release()`. */
+  hold(): void {
+    this.#held = true;
+  }
+
+  release(): void {
+    this.#held = false;
+    this.#signal();
+  }
+
+  /** Tells the worker a job was accepted. */
+  notify(): void {
+    this.#signal();
+  }
+
+  status(): WorkerStatus {
+    return { running: this.#running, held: this.#held };
+  }
+
+  /** Resolves true once the job is completed or failed, false if `timeoutMs` passes first. */
+  waitFor(jobSeq: number, timeoutMs: number): Promise<boolean> {
+    const job = this.#deps.store.jobs.bySeq(jobSeq);
+    if (!job || TERMINAL.has(job.state)) return Promise.resolve(job !== undefined);
+    return new Promise((resolve) => {
+      const waiters = this.#waiters.get(jobSeq) ?? new Set();
+      this.#waiters.set(jobSeq, waiters);
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(done);
+        resolve(false);
+      }, timeoutMs);
+      waiters.add(done);
+    });
+  }
+
+  #signal(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  #finished(jobSeq: number): void {
+    const waiters = this.#waiters.get(jobSeq);
+    this.#waiters.delete(jobSeq);
+    for (const waiter of waiters ?? []) waiter();
+  }
+
+  async #run(): Promise<void> {
+    while (this.#running) {
+      const job = this.#deps.store.isOpen() ? this.#deps.store.jobs.nextRunnable() : undefined;
+      if (!job || (this.#held && job.state === "queued")) {
+        // Nothing between the query above and this wait yields, so no wake-up can be missed.
+        await new Promise<void>((resolve) => (this.#wake = resolve));
+        continue;
+      }
+      try {
+        await this.#process(job);
+      } catch (error) {
+        this.#deps.logger.error({ err: error, jobId: job.id }, "batch job failed unexpectedly");
+        this.#fail(job, { code: "CDP_ETL.INTERNAL.UNHANDLED_EXCEPTION", message: "The job stopped on an unexpected emulator error" });
+      }
+    }
+  }
+
+  async #process(job: JobRecord): Promise<void> {
+    const { store, clock } = this.#deps;
+    const object = this.#deps.objects.get(job.object);
+    if (!object) {
+      this.#fail(job, {
+        code: "CDP_ETL.NOT_FOUND",
+        message: `Object "${job.object}" no longer exists in the emulator's schemas, so the job could not run`,
+      });
+      return;
+    }
+    if (job.state === "queued") store.jobs.markProcessing(job.seq, clock.now());
+    const records = store.jobs.payload(job.seq);
+    if (!records) {
+      this.#fail(job, { code: "CDP_ETL.INTERNAL.UNHANDLED_EXCEPTION", message: "The job's records are missing" });
+      return;
+    }
+
+    let position = job.metrics.processedRows;
+    while (position < records.length) {
+      if (!this.#running) return;
+      const end = Math.min(position + this.#chunkSize, records.length);
+      const committed = store.transaction(() => this.#commitChunk(job, object, records, position, end));
+      if (!committed) return; // the job was wiped by a reset
+      position = end;
+      await yieldToEventLoop();
+      if (!store.isOpen()) return;
+    }
+    store.jobs.complete(job.seq, clock.now());
+    this.#finished(job.seq);
+  }
+
+  /** One chunk: every valid row written, every invalid one recorded, and the progress mark moved. */
+  #commitChunk(job: JobRecord, object: ObjectDefinition, records: unknown[], start: number, end: number): boolean {
+    const { store, clock, newRecordId } = this.#deps;
+    if (!store.jobs.bySeq(job.seq)) return false;
+    const now = clock.now();
+    const lookup = store.records.lookup(job.workspace, object.objectName);
+    const errors: RowError[] = [];
+    let inserted = 0;
+    let merged = 0;
+    for (let index = start; index < end; index += 1) {
+      const record = records[index];
+      const basePath = `records[${index}]`;
+      try {
+        if (!isPlainObject(record)) {
+          throw new ApiError("REQUEST_INVALID", `${basePath}: must be a JSON object`, { details: { path: basePath, value: record } });
+        }
+        const problem = checkRecord(object, record, basePath);
+        if (problem) {
+          errors.push({ index, code: codeOf(problem.kind), message: problem.message, path: problem.path, value: problem.value });
+          continue;
+        }
+        const plan =
+          job.operation === "append-batch"
+            ? planAppend(object, record, basePath)
+            : planUpsert({ object, record, matchKey: job.matchKey ?? object.primaryKey, policy: object.collisionPolicy, lookup, basePath });
+        store.records.apply({
+          workspace: job.workspace,
+          object: object.objectName,
+          plan,
+          newId: newRecordId,
+          now,
+          policy: object.collisionPolicy,
+          identityKeys: object.identityKeys,
+        });
+        if (plan.result === "inserted") inserted += 1;
+        else merged += 1;
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+        const path = typeof error.details.path === "string" ? error.details.path : null;
+        errors.push({ index, code: error.code, message: error.message, path, value: error.details.value ?? null });
+      }
+    }
+    return store.jobs.advance(job.seq, { processed: end - start, inserted, merged, errors });
+  }
+
+  #fail(job: JobRecord, failure: { code: string; message: string }): void {
+    if (!this.#deps.store.isOpen()) return;
+    this.#deps.store.jobs.fail(job.seq, failure, this.#deps.clock.now());
+    this.#finished(job.seq);
+  }
+}
+
+const codeOf = (kind: "REQUEST_INVALID" | "REQUEST_SCHEMA"): string => errorCatalogue[kind].code;
