@@ -121,7 +121,13 @@ export class JobWorker {
         await this.#process(job);
       } catch (error) {
         this.#deps.logger.error({ err: error, jobId: job.id }, "batch job failed unexpectedly");
-        this.#fail(job, { code: "CDP_ETL.INTERNAL.UNHANDLED_EXCEPTION", message: "The job stopped on an unexpected emulator error" });
+        try {
+          this.#fail(job, { code: "CDP_ETL.INTERNAL.UNHANDLED_EXCEPTION", message: "The job stopped on an unexpected emulator error" });
+        } catch (failError) {
+          // The loop must outlive any one job; without this the worker would silently stop for good.
+          this.#deps.logger.error({ err: failError, jobId: job.id }, "could not mark the job failed; stopping the worker");
+          this.#running = false;
+        }
       }
     }
   }

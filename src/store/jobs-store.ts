@@ -133,9 +133,9 @@ export class JobsStore {
       complete: db.prepare<[number, number]>(
         `UPDATE jobs SET state = 'completed', completed_at = ?, records = NULL WHERE seq = ?`,
       ),
-      fail: db.prepare<[string, number, number]>(
-        `UPDATE jobs SET state = 'failed', failure = ?1, completed_at = ?2, started_at = COALESCE(started_at, ?2), records = NULL
-          WHERE seq = ?3`,
+      fail: db.prepare<[string, number, number, number]>(
+        `UPDATE jobs SET state = 'failed', failure = ?, completed_at = ?, started_at = COALESCE(started_at, ?), records = NULL
+          WHERE seq = ?`,
       ),
       insertError: db.prepare<[number, number, string, string, string | null, string | null]>(
         `INSERT OR REPLACE INTO job_errors (job_seq, row_index, code, message, path, value) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -226,7 +226,7 @@ export class JobsStore {
   }
 
   fail(seq: number, failure: { code: string; message: string }, now: number): void {
-    this.#statements.fail.run(JSON.stringify(failure), now, seq);
+    this.#statements.fail.run(JSON.stringify(failure), now, now, seq);
   }
 
   /** Row errors in index order from `fromIndex`. */
