@@ -353,39 +353,45 @@ function readJob(data: Record<string, unknown>): JobView {
 const elapsed = (from: string | null, to: string | null): number =>
   from === null || to === null ? Number.NaN : Date.parse(to) - Date.parse(from);
 
+/** Shared by every emulator of the run. */
+interface Tally {
+  connections: Connections;
+  failures: Failure[];
+  failureCount: number;
+  /** The next single write's sequence number, so no email is sent twice in the whole run. */
+  nextSingle: number;
+}
+
 interface BenchContext {
   port: number;
   batchAgent: Agent;
   singleAgent: Agent;
   payloads: Payloads;
-  connections: Connections;
-  failures: Failure[];
-  failureCount: number;
-  nextSingle: number;
+  tally: Tally;
 }
 
-function recordFailure(context: BenchContext, failure: Failure): void {
-  context.failureCount += 1;
-  if (context.failures.length < FAILURES_SHOWN) context.failures.push(failure);
+function recordFailure(tally: Tally, failure: Failure): void {
+  tally.failureCount += 1;
+  if (tally.failures.length < FAILURES_SHOWN) tally.failures.push(failure);
 }
 
 /** Sequential single upserts until `stop()` says the job is done; returns the successful ones' times. */
 async function singleWriteLoop(context: BenchContext, stop: () => boolean): Promise<number[]> {
   const times: number[] = [];
   while (!stop()) {
-    const sequence = context.nextSingle;
-    context.nextSingle += 1;
+    const sequence = context.tally.nextSingle;
+    context.tally.nextSingle += 1;
     const body = singleBody(context.payloads, sequence);
     let exchange: Exchange;
     try {
       exchange = await send(context.singleAgent, context.port, "POST", UPSERT_PATH, body);
     } catch (error) {
-      recordFailure(context, { where: `single #${sequence}`, status: null, detail: (error as Error).message });
+      recordFailure(context.tally, { where: `single #${sequence}`, status: null, detail: (error as Error).message });
       continue;
     }
-    if (!exchange.reusedSocket) context.connections.singles += 1;
+    if (!exchange.reusedSocket) context.tally.connections.singles += 1;
     if (exchange.status !== 200) {
-      recordFailure(context, { where: `single #${sequence}`, status: exchange.status, detail: exchange.body.slice(0, 300) });
+      recordFailure(context.tally, { where: `single #${sequence}`, status: exchange.status, detail: exchange.body.slice(0, 300) });
       continue;
     }
     times.push(exchange.ms);
@@ -401,7 +407,7 @@ async function followBatch(
 ): Promise<{ job: JobView; endToEndMs: number; acceptMs: number | null; polls: number }> {
   const where = `${mode} batch`;
   const track = (exchange: Exchange): Exchange => {
-    if (!exchange.reusedSocket) context.connections.batch += 1;
+    if (!exchange.reusedSocket) context.tally.connections.batch += 1;
     return exchange;
   };
   const started = process.hrtime.bigint();
@@ -440,9 +446,9 @@ async function runJob(context: BenchContext, mode: Mode, kind: Kind): Promise<Jo
     followed = await followBatch(context, mode, kind === "insert" ? context.payloads.insert : context.payloads.merge);
   } catch (error) {
     if (error instanceof RequestFailed) {
-      recordFailure(context, { where: error.where, status: error.status, detail: error.message });
+      recordFailure(context.tally, { where: error.where, status: error.status, detail: error.message });
     } else {
-      recordFailure(context, { where: `${mode} batch`, status: null, detail: (error as Error).message });
+      recordFailure(context.tally, { where: `${mode} batch`, status: null, detail: (error as Error).message });
     }
   } finally {
     done = true;
@@ -453,7 +459,7 @@ async function runJob(context: BenchContext, mode: Mode, kind: Kind): Promise<Jo
   const { job } = followed;
   const expected = kind === "insert" ? job.metrics.insertedRows : job.metrics.mergedRows;
   if (job.state !== "completed" || expected !== BATCH_ROWS || job.metrics.invalidRows > 0) {
-    recordFailure(context, {
+    recordFailure(context.tally, {
       where: `${mode}/${kind} job ${job.jobId}`,
       status: null,
       detail:
@@ -475,11 +481,11 @@ async function runJob(context: BenchContext, mode: Mode, kind: Kind): Promise<Jo
 }
 
 /** A fresh emulator and database: the insert job, then the same emails again (the merge job). */
-async function runMode(dir: string, label: string, mode: Mode, payloads: Payloads, context: Omit<BenchContext, "port" | "batchAgent" | "singleAgent" | "payloads">): Promise<{ runs: JobRun[]; ctx: BenchContext }> {
+async function runMode(dbPath: string, mode: Mode, payloads: Payloads, tally: Tally): Promise<JobRun[]> {
   const emulator = createEmulator({
     port: 0,
     host: "127.0.0.1",
-    db: join(dir, `${label}-${mode}.sqlite`),
+    db: dbPath,
     logLevel: "silent",
     // Quotas are only reported today; should enforcement land, a batch plus a tight loop of
     // single writes must still measure the write path, not 429s.
@@ -489,25 +495,25 @@ async function runMode(dir: string, label: string, mode: Mode, payloads: Payload
     },
   });
   const { port } = await emulator.start();
-  const ctx: BenchContext = {
-    ...context,
+  const context: BenchContext = {
     port,
     batchAgent: new Agent({ keepAlive: true, maxSockets: 1 }),
     singleAgent: new Agent({ keepAlive: true, maxSockets: 1 }),
     payloads,
+    tally,
   };
   const runs: JobRun[] = [];
   try {
     for (const kind of ["insert", "merge"] as const) {
-      const run = await runJob(ctx, mode, kind);
+      const run = await runJob(context, mode, kind);
       if (run) runs.push(run);
     }
   } finally {
-    ctx.batchAgent.destroy();
-    ctx.singleAgent.destroy();
+    context.batchAgent.destroy();
+    context.singleAgent.destroy();
     await emulator.stop();
   }
-  return { runs, ctx };
+  return runs;
 }
 
 /** Nearest-rank percentile of an ascending array: the smallest value with at least q of the data at or below it. */
@@ -566,7 +572,7 @@ async function main(): Promise<number> {
   );
   console.log("");
 
-  const shared = { connections: { batch: 0, singles: 0 }, failures: [] as Failure[], failureCount: 0, nextSingle: 0 };
+  const tally: Tally = { connections: { batch: 0, singles: 0 }, failures: [], failureCount: 0, nextSingle: 0 };
   const measured: JobRun[] = [];
   const warm: JobRun[] = [];
   const dir = mkdtempSync(join(tmpdir(), "cdp-emulator-bench-"));
@@ -576,12 +582,11 @@ async function main(): Promise<number> {
       // Alternate which mode goes first, so neither always runs right after the other's merge.
       const order = iteration % 2 === 0 ? modes : [...modes].reverse();
       for (const mode of order) {
-        const { runs, ctx } = await runMode(dir, `it${iteration}`, mode, payloads, shared);
-        shared.failureCount = ctx.failureCount;
-        shared.nextSingle = ctx.nextSingle;
-        (isWarmup ? warm : measured).push(...runs);
+        const dbPath = join(dir, `${iteration}-${mode}.sqlite`);
+        (isWarmup ? warm : measured).push(...(await runMode(dbPath, mode, payloads, tally)));
+        // Keep the disk footprint to one database at a time.
+        for (const suffix of ["", "-wal", "-shm"]) rmSync(`${dbPath}${suffix}`, { force: true });
       }
-      rmSync(join(dir), { recursive: true, force: true });
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -646,13 +651,13 @@ async function main(): Promise<number> {
       `worker: startedAt → completedAt (emulator clock, ms). queue: createdAt → startedAt.`,
   );
   console.log(
-    `connections opened: ${shared.connections.batch} batch/poll, ${shared.connections.singles} single-write ` +
+    `connections opened: ${tally.connections.batch} batch/poll, ${tally.connections.singles} single-write ` +
       `(one of each per emulator: ${(warmup + iterations) * modes.length})`,
   );
 
-  if (shared.failureCount > 0) {
-    console.error(`${shared.failureCount} failure(s) (warm-up included); first ones:`);
-    for (const failure of shared.failures) {
+  if (tally.failureCount > 0) {
+    console.error(`${tally.failureCount} failure(s) (warm-up included); first ones:`);
+    for (const failure of tally.failures) {
       const status = failure.status === null ? "" : ` HTTP ${failure.status}:`;
       console.error(`  ${failure.where}:${status} ${failure.detail}`);
     }
@@ -660,8 +665,8 @@ async function main(): Promise<number> {
   console.log("");
 
   const verdict = (value: number, target: number): string => (value <= target ? "PASS" : "FAIL");
-  const medianOf = (mode: Mode, kind?: Kind): number =>
-    summarize(measured.filter((run) => run.mode === mode && (kind === undefined || run.kind === kind)).map((run) => run.endToEndMs)).median;
+  const medianOf = (mode: Mode, kind: Kind): number =>
+    summarize(measured.filter((run) => run.mode === mode && run.kind === kind).map((run) => run.endToEndMs)).median;
   const merge = summarize(measured.filter((run) => run.kind === "merge").map((run) => run.endToEndMs)).median;
   const wait = medianOf("wait", "insert");
   const poll = medianOf("poll", "insert");
@@ -677,7 +682,7 @@ async function main(): Promise<number> {
   console.log(
     `single writes during job p99 ${ms(singleP99)} ms (target ≤ ${TARGET_SINGLE_P99_MS} ms): ${verdict(singleP99, TARGET_SINGLE_P99_MS)}`,
   );
-  return shared.failureCount > 0 ? 1 : 0;
+  return tally.failureCount > 0 ? 1 : 0;
 }
 
 main().then(

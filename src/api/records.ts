@@ -42,15 +42,7 @@ export function createRecordOperations(deps: RecordsDeps): Operation[] {
       const problem = checkRecord(object, record, "record");
       if (problem) throw problemToError(problem);
       const plan = planAppend(object, record);
-      const row = deps.records.apply({
-        workspace: context.workspace,
-        object: object.objectName,
-        plan,
-        newId: deps.newRecordId,
-        now: context.now,
-        policy: object.collisionPolicy,
-        identityKeys: object.identityKeys,
-      });
+      const row = deps.records.apply({ workspace: context.workspace, object, plan, newId: deps.newRecordId, now: context.now });
       return {
         status: 200,
         body: {
@@ -88,15 +80,7 @@ export function createRecordOperations(deps: RecordsDeps): Operation[] {
         policy: object.collisionPolicy,
         lookup: deps.records.lookup(context.workspace, object.objectName),
       });
-      const row = deps.records.apply({
-        workspace: context.workspace,
-        object: object.objectName,
-        plan,
-        newId: deps.newRecordId,
-        now: context.now,
-        policy: object.collisionPolicy,
-        identityKeys: object.identityKeys,
-      });
+      const row = deps.records.apply({ workspace: context.workspace, object, plan, newId: deps.newRecordId, now: context.now });
       const headers: Record<string, string> = {
         "X-Emulator-Record-Id": row.id,
         "X-Emulator-Upsert-Result": plan.result,

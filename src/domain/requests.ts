@@ -2,6 +2,27 @@ import { ApiError, problemToError } from "./errors.js";
 import type { ObjectDefinition } from "./object-schema.js";
 import { findUnknownField, isPlainObject, type Fields } from "./validation.js";
 
+/** The body is a JSON object holding only the request's own fields. */
+function checkEnvelope(
+  body: unknown,
+  request: { operation: string; allowed: readonly string[]; example: string },
+): asserts body is Fields {
+  if (!isPlainObject(body)) {
+    throw new ApiError("REQUEST_INVALID", `Request body must be a JSON object such as ${request.example}`, {
+      details: { path: "", value: Array.isArray(body) ? "array" : typeof body },
+    });
+  }
+  for (const name of Object.keys(body)) {
+    if (!request.allowed.includes(name)) {
+      throw new ApiError(
+        "REQUEST_INVALID",
+        `${name}: not a field of a ${request.operation} request (allowed: ${request.allowed.join(", ")})`,
+        { details: { path: name, value: body[name] } },
+      );
+    }
+  }
+}
+
 export interface SingleWriteRequest {
   record: Fields;
   matchKey?: string;
@@ -13,22 +34,8 @@ export interface SingleWriteRequest {
  * a client that passes here must pass against the real API.
  */
 export function parseSingleWrite(body: unknown, operation: "append" | "upsert"): SingleWriteRequest {
-  const allowed = operation === "upsert" ? ["record", "matchKey"] : ["record"];
   const example = operation === "upsert" ? '{"record": {...}, "matchKey": "email"}' : '{"record": {...}}';
-  if (!isPlainObject(body)) {
-    throw new ApiError("REQUEST_INVALID", `Request body must be a JSON object such as ${example}`, {
-      details: { path: "", value: Array.isArray(body) ? "array" : typeof body },
-    });
-  }
-  for (const name of Object.keys(body)) {
-    if (!allowed.includes(name)) {
-      throw new ApiError(
-        "REQUEST_INVALID",
-        `${name}: not a field of a ${operation} request (allowed: ${allowed.join(", ")})`,
-        { details: { path: name, value: body[name] } },
-      );
-    }
-  }
+  checkEnvelope(body, { operation, allowed: operation === "upsert" ? ["record", "matchKey"] : ["record"], example });
   const record = body["record"];
   if (record === undefined) {
     throw new ApiError("REQUEST_INVALID", `record: is required; send ${example}`, { details: { path: "record" } });
@@ -65,20 +72,8 @@ export function parseBatchWrite(
   operation: "append-batch" | "upsert-batch",
   object: ObjectDefinition,
 ): BatchWriteRequest {
-  const allowed = operation === "upsert-batch" ? ["records", "matchKey"] : ["records"];
   const example = operation === "upsert-batch" ? '{"records": [{...}], "matchKey": "email"}' : '{"records": [{...}]}';
-  if (!isPlainObject(body)) {
-    throw new ApiError("REQUEST_INVALID", `Request body must be a JSON object such as ${example}`, {
-      details: { path: "", value: Array.isArray(body) ? "array" : typeof body },
-    });
-  }
-  for (const name of Object.keys(body)) {
-    if (!allowed.includes(name)) {
-      throw new ApiError("REQUEST_INVALID", `${name}: not a field of an ${operation} request (allowed: ${allowed.join(", ")})`, {
-        details: { path: name, value: body[name] },
-      });
-    }
-  }
+  checkEnvelope(body, { operation, allowed: operation === "upsert-batch" ? ["records", "matchKey"] : ["records"], example });
   const records = body["records"];
   if (!Array.isArray(records)) {
     throw new ApiError("REQUEST_INVALID", `records: must be an array of 1 to ${MAX_BATCH_RECORDS.toLocaleString("en-US")} records; send ${example}`, {

@@ -188,15 +188,7 @@ export class JobWorker {
           job.operation === "append-batch"
             ? planAppend(object, record, basePath)
             : planUpsert({ object, record, matchKey: job.matchKey ?? object.primaryKey, policy: object.collisionPolicy, lookup, basePath });
-        store.records.apply({
-          workspace: job.workspace,
-          object: object.objectName,
-          plan,
-          newId: newRecordId,
-          now,
-          policy: object.collisionPolicy,
-          identityKeys: object.identityKeys,
-        });
+        store.records.apply({ workspace: job.workspace, object, plan, newId: newRecordId, now });
         if (plan.result === "inserted") inserted += 1;
         else merged += 1;
       } catch (error) {

@@ -1,5 +1,5 @@
 import type { IdentityEntry, IdentityLookup, StoredRow, WritePlan } from "../domain/identity.js";
-import type { CollisionPolicy } from "../domain/object-schema.js";
+import type { CollisionPolicy, ObjectDefinition } from "../domain/object-schema.js";
 import type { Fields } from "../domain/validation.js";
 import type { Statement } from "better-sqlite3";
 import type { Database } from "./database.js";
@@ -110,16 +110,9 @@ export class RecordsStore {
   }
 
   /** Applies a domain write plan; the caller wraps it in a transaction with whatever else commits with it. */
-  apply(input: {
-    workspace: string;
-    object: string;
-    plan: WritePlan;
-    newId: () => string;
-    now: number;
-    policy: CollisionPolicy;
-    identityKeys: readonly string[];
-  }): StoredRow {
-    const { workspace, object, plan, now } = input;
+  apply(input: { workspace: string; object: ObjectDefinition; plan: WritePlan; newId: () => string; now: number }): StoredRow {
+    const { workspace, plan, now } = input;
+    const object = input.object.objectName;
     this.#writeSeq += 1;
     const writeSeq = this.#writeSeq;
 
@@ -136,7 +129,7 @@ export class RecordsStore {
       row = { seq: Number(info.lastInsertRowid), id, fields: plan.fields, createdAt: now, updatedAt: now };
     }
 
-    this.#indexIdentities(workspace, object, row, input.identityKeys, plan.asserted, writeSeq);
+    this.#indexIdentities(workspace, object, row, input.object.identityKeys, plan.asserted, writeSeq);
 
     for (const collision of plan.collisions) {
       this.#statements.insertCollision.run(
@@ -146,7 +139,7 @@ export class RecordsStore {
         identityValue(collision.value),
         row.id,
         collision.otherRowId,
-        input.policy,
+        input.object.collisionPolicy,
         collision.resolution,
         now,
       );
