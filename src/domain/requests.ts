@@ -16,7 +16,7 @@ function checkEnvelope(
     if (!request.allowed.includes(name)) {
       throw new ApiError(
         "REQUEST_INVALID",
-        `${name}: not a field of a ${request.operation} request (allowed: ${request.allowed.join(", ")})`,
+        `${name}: not a field of the ${request.operation} request (allowed: ${request.allowed.join(", ")})`,
         { details: { path: name, value: body[name] } },
       );
     }
