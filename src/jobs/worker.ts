@@ -115,6 +115,8 @@ export class JobWorker {
       if (!job || (this.#held && job.state === "queued")) {
         // Nothing between the query above and this wait yields, so no wake-up can be missed.
         await new Promise<void>((resolve) => (this.#wake = resolve));
+        // Whoever woke us (a 202 about to be sent) finishes its turn before the first chunk runs.
+        await yieldToEventLoop();
         continue;
       }
       try {

@@ -575,12 +575,16 @@ describe("batch jobs survive SIGKILL and restart", () => {
         const allDone = jobs.every((job) => job.state === "completed" || job.state === "failed");
         if (midJob || allDone || performance.now() > killDeadline) break;
       }
+      // A little jitter, shorter than a chunk, so the kill falls anywhere in the worker's cycle
+      // (inside a chunk's transaction, between two chunks) rather than always just after a poll.
+      const jitterMs = randomInt(0, 40);
+      await sleep(jitterMs);
       await crash(first);
       const killedAt = performance.now();
 
       const snapshot = snapshotAtKill(db);
       const landing = landingOf(snapshot);
-      log(`kill target >= ${killAt} rows; last poll: ${observed}`);
+      log(`kill target >= ${killAt} rows, then ${jitterMs} ms; last poll: ${observed}`);
       log(`kill landed ${landing}: ${describeSnapshot(snapshot)}`);
       expect(snapshot.jobs.map((job) => job.id)).toEqual(sent.map((batch) => batch.jobId));
       expectChunksAtomic(snapshot, sent);
