@@ -99,6 +99,8 @@ export function planUpsert(input: {
   const absorbedSeqs = new Set<number>();
   const queue = [...asserted];
   const checked = new Set<string>();
+  // No row holds the matchKey value (that is why this is an insert): asking again finds nothing.
+  if (!target) checked.add(`${matchKey}\u0000${JSON.stringify(record[matchKey])}`);
 
   while (queue.length > 0) {
     const entry = queue.shift() as IdentityEntry;

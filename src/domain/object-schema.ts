@@ -26,6 +26,7 @@ export interface ObjectDefinition {
   identityKeys: string[];
   requiredFields: string[];
   fields: FieldDefinition[];
+  fieldNames: ReadonlySet<string>;
   collisionPolicy: CollisionPolicy;
   /** Checks each non-null value's type and format; null always passes (it means "clear"). */
   checkValues(record: Record<string, unknown>, basePath: string): FieldProblem | null;
@@ -155,6 +156,7 @@ export function createSchemaCompiler(): (name: string, document: unknown) => Obj
       identityKeys: [...document.identityKeys],
       requiredFields: [...requiredFields],
       fields,
+      fieldNames: new Set(propertyNames),
       collisionPolicy: document.collisionPolicy ?? "record",
       checkValues(record, basePath) {
         for (const [fieldName, value] of Object.entries(record)) {

@@ -15,7 +15,7 @@ export function isPlainObject(value: unknown): value is Fields {
 /** A field name the schema does not have: the vendor answers 422 REQUEST_SCHEMA. */
 export function findUnknownField(object: ObjectDefinition, record: Fields, basePath: string): FieldProblem | null {
   for (const [name, value] of Object.entries(record)) {
-    if (!object.fields.some((field) => field.name === name)) {
+    if (!object.fieldNames.has(name)) {
       return {
         kind: "REQUEST_SCHEMA",
         message: `${basePath}.${name}: field "${name}" does not exist on the ${object.objectName} schema (GET /metadata/objects/${object.objectName} lists its fields)`,

@@ -161,7 +161,7 @@ export class JobWorker {
       await yieldToEventLoop();
       if (!store.isOpen()) return;
     }
-    store.jobs.complete(job.seq, clock.now());
+    store.transaction(() => store.jobs.complete(job.seq, clock.now()));
     this.#finished(job.seq);
   }
 
@@ -203,8 +203,9 @@ export class JobWorker {
   }
 
   #fail(job: JobRecord, failure: { code: string; message: string }): void {
-    if (!this.#deps.store.isOpen()) return;
-    this.#deps.store.jobs.fail(job.seq, failure, this.#deps.clock.now());
+    const { store, clock } = this.#deps;
+    if (!store.isOpen()) return;
+    store.transaction(() => store.jobs.fail(job.seq, failure, clock.now()));
     this.#finished(job.seq);
   }
 }

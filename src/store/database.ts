@@ -79,7 +79,6 @@ const migrations: readonly string[] = [
     operation TEXT NOT NULL,
     match_key TEXT,
     state TEXT NOT NULL,
-    records TEXT,
     total_rows INTEGER NOT NULL,
     processed_rows INTEGER NOT NULL DEFAULT 0,
     inserted_rows INTEGER NOT NULL DEFAULT 0,
@@ -92,6 +91,12 @@ const migrations: readonly string[] = [
   );
   CREATE INDEX jobs_by_state ON jobs(state, seq);
   CREATE INDEX jobs_by_workspace ON jobs(workspace, seq);
+  -- The records a job was sent, until it finishes: apart from jobs, so that updating a job's
+  -- progress does not rewrite megabytes of payload on every chunk.
+  CREATE TABLE job_payloads (
+    job_seq INTEGER PRIMARY KEY REFERENCES jobs(seq) ON DELETE CASCADE,
+    records TEXT NOT NULL
+  );
   CREATE TABLE job_errors (
     job_seq INTEGER NOT NULL REFERENCES jobs(seq) ON DELETE CASCADE,
     row_index INTEGER NOT NULL,

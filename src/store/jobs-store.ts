@@ -99,8 +99,8 @@ function toRowError(row: RowErrorSqlRow): RowError {
 }
 
 /**
- * Batch jobs and their per-row errors. A job's records are kept as the JSON array the client
- * sent until the job finishes; `processed_rows` is the progress mark the worker advances in the
+ * Batch jobs and their per-row errors. A job's records are kept (in job_payloads) as the JSON
+ * array the client sent until the job finishes; `processed_rows` is the progress mark the worker advances in the
  * same transaction as each chunk's writes, so a restart resumes exactly where the last commit ended.
  */
 export class JobsStore {
@@ -108,15 +108,17 @@ export class JobsStore {
 
   constructor(db: Database) {
     this.#statements = {
-      insert: db.prepare<[string, string, string, BatchOperation, string | null, string, number, number]>(
-        `INSERT INTO jobs (id, workspace, object, operation, match_key, state, records, total_rows, created_at)
-         VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
+      insert: db.prepare<[string, string, string, BatchOperation, string | null, number, number]>(
+        `INSERT INTO jobs (id, workspace, object, operation, match_key, state, total_rows, created_at)
+         VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)`,
       ),
+      insertPayload: db.prepare<[number, string]>(`INSERT INTO job_payloads (job_seq, records) VALUES (?, ?)`),
+      dropPayload: db.prepare<[number]>(`DELETE FROM job_payloads WHERE job_seq = ?`),
       get: db.prepare<[string, string, string], JobSqlRow>(
         `SELECT ${JOB_COLUMNS} FROM jobs WHERE workspace = ? AND object = ? AND id = ?`,
       ),
       bySeq: db.prepare<[number], JobSqlRow>(`SELECT ${JOB_COLUMNS} FROM jobs WHERE seq = ?`),
-      payload: db.prepare<[number], { records: string | null }>(`SELECT records FROM jobs WHERE seq = ?`),
+      payload: db.prepare<[number], { records: string }>(`SELECT records FROM job_payloads WHERE job_seq = ?`),
       nextRunnable: db.prepare<[], JobSqlRow>(
         `SELECT ${JOB_COLUMNS} FROM jobs WHERE state IN ('processing', 'queued')
           ORDER BY CASE state WHEN 'processing' THEN 0 ELSE 1 END, seq LIMIT 1`,
@@ -130,12 +132,9 @@ export class JobsStore {
                          merged_rows = merged_rows + ?, invalid_rows = invalid_rows + ?
           WHERE seq = ?`,
       ),
-      complete: db.prepare<[number, number]>(
-        `UPDATE jobs SET state = 'completed', completed_at = ?, records = NULL WHERE seq = ?`,
-      ),
+      complete: db.prepare<[number, number]>(`UPDATE jobs SET state = 'completed', completed_at = ? WHERE seq = ?`),
       fail: db.prepare<[string, number, number, number]>(
-        `UPDATE jobs SET state = 'failed', failure = ?, completed_at = ?, started_at = COALESCE(started_at, ?), records = NULL
-          WHERE seq = ?`,
+        `UPDATE jobs SET state = 'failed', failure = ?, completed_at = ?, started_at = COALESCE(started_at, ?) WHERE seq = ?`,
       ),
       insertError: db.prepare<[number, number, string, string, string | null, string | null]>(
         `INSERT OR REPLACE INTO job_errors (job_seq, row_index, code, message, path, value) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -166,11 +165,12 @@ export class JobsStore {
       input.object,
       input.operation,
       input.matchKey,
-      JSON.stringify(input.records),
       input.records.length,
       input.now,
     );
-    return this.bySeq(Number(info.lastInsertRowid)) as JobRecord;
+    const seq = Number(info.lastInsertRowid);
+    this.#statements.insertPayload.run(seq, JSON.stringify(input.records));
+    return this.bySeq(seq) as JobRecord;
   }
 
   get(workspace: string, object: string, id: string): JobRecord | undefined {
@@ -191,7 +191,7 @@ export class JobsStore {
 
   payload(seq: number): unknown[] | null {
     const row = this.#statements.payload.get(seq);
-    return row?.records ? (JSON.parse(row.records) as unknown[]) : null;
+    return row ? (JSON.parse(row.records) as unknown[]) : null;
   }
 
   countByState(): Record<JobState, number> {
@@ -223,10 +223,12 @@ export class JobsStore {
 
   complete(seq: number, now: number): void {
     this.#statements.complete.run(now, seq);
+    this.#statements.dropPayload.run(seq);
   }
 
   fail(seq: number, failure: { code: string; message: string }, now: number): void {
     this.#statements.fail.run(JSON.stringify(failure), now, now, seq);
+    this.#statements.dropPayload.run(seq);
   }
 
   /** Row errors in index order from `fromIndex`. */

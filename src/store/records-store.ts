@@ -61,6 +61,7 @@ export class RecordsStore {
   readonly #db: Database;
   readonly #statements;
   readonly #filteredLists = new Map<number, Statement<unknown[], RecordSqlRow>>();
+  readonly #insertIdentityStatements = new Map<number, Statement<unknown[]>>();
   /** Orders identity writes so "most recently written" survives clock changes and restarts. */
   #writeSeq: number;
 
@@ -82,6 +83,10 @@ export class RecordsStore {
         `SELECT field, value, written_seq FROM identities WHERE record_seq = ?`,
       ),
       deleteIdentities: db.prepare<[number]>(`DELETE FROM identities WHERE record_seq = ?`),
+      touchAllIdentities: db.prepare<[number, number]>(`UPDATE identities SET written_seq = ? WHERE record_seq = ?`),
+      touchIdentity: db.prepare<[number, number, string, string]>(
+        `UPDATE identities SET written_seq = ? WHERE record_seq = ? AND field = ? AND value = ?`,
+      ),
       insertIdentity: db.prepare<[string, string, string, string, number, number]>(
         `INSERT INTO identities (workspace, object, field, value, record_seq, written_seq) VALUES (?, ?, ?, ?, ?, ?)`,
       ),
@@ -109,6 +114,18 @@ export class RecordsStore {
     };
   }
 
+  #insertIdentities(count: number): Statement<unknown[]> {
+    let statement = this.#insertIdentityStatements.get(count);
+    if (!statement) {
+      const rows = Array.from({ length: count }, () => "(?, ?, ?, ?, ?, ?)").join(", ");
+      statement = this.#db.prepare<unknown[]>(
+        `INSERT INTO identities (workspace, object, field, value, record_seq, written_seq) VALUES ${rows}`,
+      );
+      this.#insertIdentityStatements.set(count, statement);
+    }
+    return statement;
+  }
+
   /** Applies a domain write plan; the caller wraps it in a transaction with whatever else commits with it. */
   apply(input: { workspace: string; object: ObjectDefinition; plan: WritePlan; newId: () => string; now: number }): StoredRow {
     const { workspace, plan, now } = input;
@@ -129,7 +146,7 @@ export class RecordsStore {
       row = { seq: Number(info.lastInsertRowid), id, fields: plan.fields, createdAt: now, updatedAt: now };
     }
 
-    this.#indexIdentities(workspace, object, row, input.object.identityKeys, plan.asserted, writeSeq);
+    this.#indexIdentities(workspace, object, row, input.object.identityKeys, plan.asserted, writeSeq, plan.target === null, plan.absorbed.length === 0 ? (plan.target?.fields ?? null) : null);
 
     for (const collision of plan.collisions) {
       this.#statements.insertCollision.run(
@@ -155,20 +172,51 @@ export class RecordsStore {
     identityKeys: readonly string[],
     asserted: IdentityEntry[],
     writeSeq: number,
+    isNew: boolean,
+    /** The row's fields before this write, when its index is known to hold exactly their identifiers. */
+    previousFields: Fields | null,
   ): void {
+    const assertedKeys = new Set(asserted.map((entry) => `${entry.field}\u0000${identityValue(entry.value)}`));
+    const wanted: { field: string; value: string; key: string }[] = [];
+    for (const field of identityKeys) {
+      const value = row.fields[field];
+      if (value === undefined || value === null) continue;
+      const json = identityValue(value);
+      wanted.push({ field, value: json, key: `${field}\u0000${json}` });
+    }
+    const insertAll = (seqOf: (key: string) => number): void => {
+      if (wanted.length === 0) return;
+      const params: (string | number)[] = [];
+      for (const entry of wanted) params.push(workspace, object, entry.field, entry.value, row.seq, seqOf(entry.key));
+      this.#insertIdentities(wanted.length).run(...params);
+    };
+    if (isNew) {
+      insertAll(() => writeSeq);
+      return;
+    }
+    const before = new Set<string>();
+    for (const field of previousFields === null ? [] : identityKeys) {
+      const value = previousFields?.[field];
+      if (value !== undefined && value !== null) before.add(`${field}\u0000${identityValue(value)}`);
+    }
+    const unchanged =
+      previousFields !== null && wanted.length === before.size && wanted.every((entry) => before.has(entry.key));
+    if (unchanged) {
+      if (wanted.every((entry) => assertedKeys.has(entry.key))) {
+        this.#statements.touchAllIdentities.run(writeSeq, row.seq);
+        return;
+      }
+      for (const entry of wanted) {
+        if (assertedKeys.has(entry.key)) this.#statements.touchIdentity.run(writeSeq, row.seq, entry.field, entry.value);
+      }
+      return;
+    }
     const previous = new Map<string, number>();
     for (const entry of this.#statements.rowIdentities.all(row.seq)) {
       previous.set(`${entry.field}\u0000${entry.value}`, entry.written_seq);
     }
-    const assertedKeys = new Set(asserted.map((entry) => `${entry.field}\u0000${identityValue(entry.value)}`));
     this.#statements.deleteIdentities.run(row.seq);
-    for (const field of identityKeys) {
-      const value = row.fields[field];
-      if (value === undefined || value === null) continue;
-      const key = `${field}\u0000${identityValue(value)}`;
-      const seq = assertedKeys.has(key) ? writeSeq : (previous.get(key) ?? writeSeq);
-      this.#statements.insertIdentity.run(workspace, object, field, identityValue(value), row.seq, seq);
-    }
+    insertAll((key) => (assertedKeys.has(key) ? writeSeq : (previous.get(key) ?? writeSeq)));
   }
 
   get(workspace: string, object: string, id: string): StoredRow | undefined {
