@@ -3,6 +3,7 @@ import { Command, Option } from "commander";
 import { ConfigError, environmentVariables, resolveConfig, type RawSettings } from "./config.js";
 import { SchemaLoadError } from "./object-schemas.js";
 import { createEmulator, PUBLIC_BASE_PATH, readVersion } from "./server.js";
+import { DatabaseInUseError } from "./store/database.js";
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -18,6 +19,7 @@ async function start(flags: RawSettings): Promise<void> {
     emulator = createEmulator(config);
   } catch (error) {
     if (error instanceof ConfigError || error instanceof SchemaLoadError) fail(error.message, 2);
+    if (error instanceof DatabaseInUseError) fail(error.message, 1);
     throw error;
   }
   let address;

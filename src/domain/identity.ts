@@ -22,8 +22,10 @@ export interface StoredRow {
 }
 
 export interface IdentityLookup {
-  /** Rows holding `field = value`, the most recently written first. */
-  holders(field: string, value: unknown): StoredRow[];
+  /** Seqs of the rows holding `field = value`, the most recently written first. */
+  holders(field: string, value: unknown): number[];
+  /** The row with that seq, as stored. */
+  row(seq: number): StoredRow;
 }
 
 export interface IdentityEntry {
@@ -88,7 +90,8 @@ export function planUpsert(input: {
   const matchProblem = checkMatchKey(object, matchKey, record, basePath);
   if (matchProblem) throw problemToError(matchProblem);
 
-  const target = lookup.holders(matchKey, record[matchKey])[0] ?? null;
+  const targetSeq = lookup.holders(matchKey, record[matchKey])[0];
+  const target = targetSeq === undefined ? null : lookup.row(targetSeq);
   let fields = mergeFields(target?.fields ?? {}, record);
   const missing = findMissingRequired(object, fields, basePath, target ? "merge" : "insert");
   if (missing) throw problemToError(missing);
@@ -110,8 +113,9 @@ export function planUpsert(input: {
     // Holding the identifier already means any sharing was reported when it was first given.
     if (target && sameValue(target.fields[entry.field], entry.value)) continue;
 
-    for (const other of lookup.holders(entry.field, entry.value)) {
-      if (other.seq === target?.seq || absorbedSeqs.has(other.seq)) continue;
+    for (const otherSeq of lookup.holders(entry.field, entry.value)) {
+      if (otherSeq === target?.seq || absorbedSeqs.has(otherSeq)) continue;
+      const other = lookup.row(otherSeq);
       if (policy === "reject") {
         throw new ApiError(
           "IDENTITY_COLLISION",

@@ -117,12 +117,33 @@ const migrations: readonly string[] = [
 export function openDatabase(path: string): Database {
   if (path !== ":memory:" && !path.startsWith("file:")) mkdirSync(dirname(path), { recursive: true });
   const db = new BetterSqlite3(path);
-  db.pragma("journal_mode = WAL");
+  try {
+    // One emulator owns its file: the in-memory identity index mirrors it, so a second process
+    // writing the same file would silently diverge. Take the lock now and hold it until close.
+    db.pragma("locking_mode = EXCLUSIVE");
+    db.pragma("busy_timeout = 1000");
+    db.pragma("journal_mode = WAL");
+    db.exec("BEGIN EXCLUSIVE; COMMIT");
+  } catch (error) {
+    db.close();
+    if ((error as { code?: string }).code?.startsWith("SQLITE_BUSY")) {
+      throw new DatabaseInUseError(
+        `database ${path} is in use by another process (one cdp-emulator per database file); stop it or pass another --db`,
+      );
+    }
+    throw error;
+  }
   db.pragma("synchronous = NORMAL");
   db.pragma("foreign_keys = ON");
-  db.pragma("busy_timeout = 5000");
   migrate(db);
   return db;
+}
+
+export class DatabaseInUseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "DatabaseInUseError";
+  }
 }
 
 function migrate(db: Database): void {

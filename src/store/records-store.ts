@@ -3,6 +3,7 @@ import type { CollisionPolicy, ObjectDefinition } from "../domain/object-schema.
 import type { Fields } from "../domain/validation.js";
 import type { Statement } from "better-sqlite3";
 import type { Database } from "./database.js";
+import { IdentityIndex, type IdentityRow } from "./identity-index.js";
 
 interface RecordSqlRow {
   seq: number;
@@ -56,40 +57,49 @@ function toStoredRow(row: RecordSqlRow): StoredRow {
 /** Identity values are stored as JSON text so that "42" and 42 stay different identifiers. */
 const identityValue = (value: unknown): string => JSON.stringify(value);
 
+function identitiesOf(identityKeys: readonly string[], fields: Fields): { field: string; value: string; key: string }[] {
+  const entries: { field: string; value: string; key: string }[] = [];
+  for (const field of identityKeys) {
+    const value = fields[field];
+    if (value === undefined || value === null) continue;
+    const json = identityValue(value);
+    entries.push({ field, value: json, key: `${field}\u0000${json}` });
+  }
+  return entries;
+}
+
 /** Records, their identity index and the collision log. Every statement is prepared once. */
 export class RecordsStore {
   readonly #db: Database;
   readonly #statements;
   readonly #filteredLists = new Map<number, Statement<unknown[], RecordSqlRow>>();
-  readonly #insertIdentityStatements = new Map<number, Statement<unknown[]>>();
+  readonly #index: IdentityIndex;
   /** Orders identity writes so "most recently written" survives clock changes and restarts. */
   #writeSeq: number;
 
   constructor(db: Database) {
     this.#db = db;
     this.#statements = {
-      holders: db.prepare<[string, string, string, string], RecordSqlRow>(
-        `SELECT r.seq, r.id, r.fields, r.created_at, r.updated_at
-           FROM identities i JOIN records r ON r.seq = i.record_seq
-          WHERE i.workspace = ? AND i.object = ? AND i.field = ? AND i.value = ?
-          ORDER BY i.written_seq DESC`,
-      ),
+      rowBySeq: db.prepare<[number], RecordSqlRow>(`SELECT seq, id, fields, created_at, updated_at FROM records WHERE seq = ?`),
       insertRow: db.prepare<[string, string, string, string, number, number]>(
         `INSERT INTO records (id, workspace, object, fields, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
       ),
       updateRow: db.prepare<[string, number, number]>(`UPDATE records SET fields = ?, updated_at = ? WHERE seq = ?`),
+      // Its identities go with it (ON DELETE CASCADE).
       deleteRow: db.prepare<[number]>(`DELETE FROM records WHERE seq = ?`),
-      rowIdentities: db.prepare<[number], { field: string; value: string; written_seq: number }>(
-        `SELECT field, value, written_seq FROM identities WHERE record_seq = ?`,
-      ),
-      deleteIdentities: db.prepare<[number]>(`DELETE FROM identities WHERE record_seq = ?`),
-      touchAllIdentities: db.prepare<[number, number]>(`UPDATE identities SET written_seq = ? WHERE record_seq = ?`),
-      touchIdentity: db.prepare<[number, number, string, string]>(
-        `UPDATE identities SET written_seq = ? WHERE record_seq = ? AND field = ? AND value = ?`,
+      scopeIdentities: db.prepare<[string, string], IdentityRow>(
+        `SELECT field, value, record_seq, written_seq FROM identities WHERE workspace = ? AND object = ?`,
       ),
       insertIdentity: db.prepare<[string, string, string, string, number, number]>(
         `INSERT INTO identities (workspace, object, field, value, record_seq, written_seq) VALUES (?, ?, ?, ?, ?, ?)`,
       ),
+      deleteIdentity: db.prepare<[string, string, string, string, number]>(
+        `DELETE FROM identities WHERE workspace = ? AND object = ? AND field = ? AND value = ? AND record_seq = ?`,
+      ),
+      touchIdentity: db.prepare<[number, string, string, string, string, number]>(
+        `UPDATE identities SET written_seq = ? WHERE workspace = ? AND object = ? AND field = ? AND value = ? AND record_seq = ?`,
+      ),
+      touchAllIdentities: db.prepare<[number, number]>(`UPDATE identities SET written_seq = ? WHERE record_seq = ?`),
       insertCollision: db.prepare<[string, string, string, string, string, string, string, string, number]>(
         `INSERT INTO collisions (workspace, object, field, value, row_id, other_row_id, policy, resolution, detected_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -104,36 +114,45 @@ export class RecordsStore {
       ),
       maxWriteSeq: db.prepare<[], { max: number | null }>(`SELECT MAX(written_seq) AS max FROM identities`),
     };
+    this.#index = new IdentityIndex((workspace, object) => this.#statements.scopeIdentities.all(workspace, object));
     this.#writeSeq = this.#statements.maxWriteSeq.get()?.max ?? 0;
   }
 
   lookup(workspace: string, object: string): IdentityLookup {
     return {
-      holders: (field, value) =>
-        this.#statements.holders.all(workspace, object, field, identityValue(value)).map(toStoredRow),
+      holders: (field, value) => this.#index.holders(workspace, object, field, identityValue(value)),
+      row: (seq) => {
+        const row = this.#statements.rowBySeq.get(seq);
+        if (!row) throw new Error(`identity index names row ${seq}, which does not exist`);
+        return toStoredRow(row);
+      },
     };
   }
 
-  #insertIdentities(count: number): Statement<unknown[]> {
-    let statement = this.#insertIdentityStatements.get(count);
-    if (!statement) {
-      const rows = Array.from({ length: count }, () => "(?, ?, ?, ?, ?, ?)").join(", ");
-      statement = this.#db.prepare<unknown[]>(
-        `INSERT INTO identities (workspace, object, field, value, record_seq, written_seq) VALUES ${rows}`,
-      );
-      this.#insertIdentityStatements.set(count, statement);
-    }
-    return statement;
+  /** Wraps every write transaction, so a rollback cannot leave the in-memory index ahead of the db. */
+  guard<T>(work: () => T): T {
+    return this.#index.guard(work);
+  }
+
+  /** After a reset: the index reloads from the database on next use. */
+  forgetIndex(workspace?: string): void {
+    this.#index.clear(workspace);
   }
 
   /** Applies a domain write plan; the caller wraps it in a transaction with whatever else commits with it. */
   apply(input: { workspace: string; object: ObjectDefinition; plan: WritePlan; newId: () => string; now: number }): StoredRow {
     const { workspace, plan, now } = input;
     const object = input.object.objectName;
+    const identityKeys = input.object.identityKeys;
     this.#writeSeq += 1;
     const writeSeq = this.#writeSeq;
 
-    for (const absorbed of plan.absorbed) this.#statements.deleteRow.run(absorbed.seq);
+    for (const absorbed of plan.absorbed) {
+      this.#statements.deleteRow.run(absorbed.seq);
+      for (const entry of identitiesOf(identityKeys, absorbed.fields)) {
+        this.#index.remove(workspace, object, entry.field, entry.value, absorbed.seq);
+      }
+    }
 
     let row: StoredRow;
     const serialized = JSON.stringify(plan.fields);
@@ -146,7 +165,7 @@ export class RecordsStore {
       row = { seq: Number(info.lastInsertRowid), id, fields: plan.fields, createdAt: now, updatedAt: now };
     }
 
-    this.#indexIdentities(workspace, object, row, input.object.identityKeys, plan.asserted, writeSeq, plan.target === null, plan.absorbed.length === 0 ? (plan.target?.fields ?? null) : null);
+    this.#indexIdentities({ workspace, object, row, identityKeys, asserted: plan.asserted, writeSeq, before: plan.target?.fields ?? null });
 
     for (const collision of plan.collisions) {
       this.#statements.insertCollision.run(
@@ -164,59 +183,46 @@ export class RecordsStore {
     return row;
   }
 
-  /** The row's index is exactly the identifiers it now holds; asserted ones become the most recent. */
-  #indexIdentities(
-    workspace: string,
-    object: string,
-    row: StoredRow,
-    identityKeys: readonly string[],
-    asserted: IdentityEntry[],
-    writeSeq: number,
-    isNew: boolean,
-    /** The row's fields before this write, when its index is known to hold exactly their identifiers. */
-    previousFields: Fields | null,
-  ): void {
-    const assertedKeys = new Set(asserted.map((entry) => `${entry.field}\u0000${identityValue(entry.value)}`));
-    const wanted: { field: string; value: string; key: string }[] = [];
-    for (const field of identityKeys) {
-      const value = row.fields[field];
-      if (value === undefined || value === null) continue;
-      const json = identityValue(value);
-      wanted.push({ field, value: json, key: `${field}\u0000${json}` });
-    }
-    const insertAll = (seqOf: (key: string) => number): void => {
-      if (wanted.length === 0) return;
-      const params: (string | number)[] = [];
-      for (const entry of wanted) params.push(workspace, object, entry.field, entry.value, row.seq, seqOf(entry.key));
-      this.#insertIdentities(wanted.length).run(...params);
-    };
-    if (isNew) {
-      insertAll(() => writeSeq);
+  /**
+   * Keeps the index equal to the identifiers the row holds, by difference with what it held
+   * (`before`, null for a new row): a lost one is removed, a new one added as most recent, and
+   * one this write asserted again becomes the most recent; the others keep their recency.
+   */
+  #indexIdentities(input: {
+    workspace: string;
+    object: string;
+    row: StoredRow;
+    identityKeys: readonly string[];
+    asserted: IdentityEntry[];
+    writeSeq: number;
+    before: Fields | null;
+  }): void {
+    const { workspace, object, row, writeSeq } = input;
+    const now = identitiesOf(input.identityKeys, row.fields);
+    const before = new Map(identitiesOf(input.identityKeys, input.before ?? {}).map((entry) => [entry.key, entry]));
+    const asserted = new Set(input.asserted.map((entry) => `${entry.field}\u0000${identityValue(entry.value)}`));
+
+    const kept = now.filter((entry) => before.has(entry.key));
+    if (input.before && kept.length === now.length && now.length === before.size && now.every((entry) => asserted.has(entry.key))) {
+      // The common merge: same identifiers, all sent again. One statement refreshes them all.
+      if (now.length > 0) this.#statements.touchAllIdentities.run(writeSeq, row.seq);
+      for (const entry of now) this.#index.put(workspace, object, entry.field, entry.value, row.seq, writeSeq);
       return;
     }
-    const before = new Set<string>();
-    for (const field of previousFields === null ? [] : identityKeys) {
-      const value = previousFields?.[field];
-      if (value !== undefined && value !== null) before.add(`${field}\u0000${identityValue(value)}`);
+    for (const entry of before.values()) {
+      if (now.some((candidate) => candidate.key === entry.key)) continue;
+      this.#statements.deleteIdentity.run(workspace, object, entry.field, entry.value, row.seq);
+      this.#index.remove(workspace, object, entry.field, entry.value, row.seq);
     }
-    const unchanged =
-      previousFields !== null && wanted.length === before.size && wanted.every((entry) => before.has(entry.key));
-    if (unchanged) {
-      if (wanted.every((entry) => assertedKeys.has(entry.key))) {
-        this.#statements.touchAllIdentities.run(writeSeq, row.seq);
-        return;
+    for (const entry of now) {
+      if (!before.has(entry.key)) {
+        this.#statements.insertIdentity.run(workspace, object, entry.field, entry.value, row.seq, writeSeq);
+        this.#index.put(workspace, object, entry.field, entry.value, row.seq, writeSeq);
+      } else if (asserted.has(entry.key)) {
+        this.#statements.touchIdentity.run(writeSeq, workspace, object, entry.field, entry.value, row.seq);
+        this.#index.put(workspace, object, entry.field, entry.value, row.seq, writeSeq);
       }
-      for (const entry of wanted) {
-        if (assertedKeys.has(entry.key)) this.#statements.touchIdentity.run(writeSeq, row.seq, entry.field, entry.value);
-      }
-      return;
     }
-    const previous = new Map<string, number>();
-    for (const entry of this.#statements.rowIdentities.all(row.seq)) {
-      previous.set(`${entry.field}\u0000${entry.value}`, entry.written_seq);
-    }
-    this.#statements.deleteIdentities.run(row.seq);
-    insertAll((key) => (assertedKeys.has(key) ? writeSeq : (previous.get(key) ?? writeSeq)));
   }
 
   get(workspace: string, object: string, id: string): StoredRow | undefined {

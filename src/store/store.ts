@@ -42,8 +42,12 @@ export function createStore(path: string): Store {
     idempotency,
     workspaces,
     jobs,
-    transaction: (work) => db.transaction(work)(),
-    reset: (workspace) => (workspace === undefined ? resetAll() : resetOne(workspace)),
+    transaction: (work) => records.guard(() => db.transaction(work)()),
+    reset: (workspace) => {
+      if (workspace === undefined) resetAll();
+      else resetOne(workspace);
+      records.forgetIndex(workspace);
+    },
     isOpen: () => db.open,
     close: () => {
       if (db.open) db.close();

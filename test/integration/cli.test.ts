@@ -514,5 +514,21 @@ describe("cdp-emulator CLI", () => {
       const health = await call(`${first.url}/_emulator/health`);
       expect(health.status).toBe(200);
     });
+
+    it("refuses to start on a database file another emulator is using, and says so", async () => {
+      const dir = tempDir();
+      const db = join(dir, "shared.sqlite");
+      const first = await startCli(["--port", "0", "--db", db, "--log-level", "silent"], { cwd: dir });
+
+      const result = await runCli(["--port", "0", "--db", db, "--log-level", "silent"], dir);
+      expect(result.code).not.toBe(0);
+      expect(result.code).not.toBeNull();
+      expect(result.stdout).not.toMatch(/ready at/);
+      expect(result.stderr).toContain(`database ${db} is in use by another process`);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+
+      const health = await call(`${first.url}/_emulator/health`);
+      expect(health.status).toBe(200);
+    });
   });
 });

@@ -11,7 +11,8 @@ const profiles = loadObjectSchemas(bundledSchemasDir()).get("profiles")!;
 /** An in-memory stand-in for the store's identity index: the last row given a value wins lookups. */
 function lookupOver(rows: StoredRow[]): IdentityLookup {
   return {
-    holders: (field, value) => rows.filter((row) => row.fields[field] === value).reverse(),
+    holders: (field, value) => rows.filter((row) => row.fields[field] === value).reverse().map((row) => row.seq),
+    row: (seq) => rows.find((row) => row.seq === seq)!,
   };
 }
 
