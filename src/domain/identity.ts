@@ -23,7 +23,7 @@ export interface StoredRow {
 
 export interface IdentityLookup {
   /** Seqs of the rows holding `field = value`, the most recently written first. */
-  holders(field: string, value: unknown): number[];
+  holders(field: string, value: unknown): readonly number[];
   /** The row with that seq, as stored. */
   row(seq: number): StoredRow;
 }

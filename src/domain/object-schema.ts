@@ -150,6 +150,20 @@ export function createSchemaCompiler(): (name: string, document: unknown) => Obj
       });
     }
 
+    // The fast path: one compiled check of the whole record, every field also allowed to be null
+    // (null means "clear"). Only when it fails do the per-field validators word the error.
+    let checkWhole: ValidateFunction;
+    try {
+      checkWhole = ajv.compile({
+        type: "object",
+        properties: Object.fromEntries(
+          propertyNames.map((fieldName) => [fieldName, { anyOf: [{ type: "null" }, document.properties[fieldName] ?? {}] }]),
+        ),
+      });
+    } catch (error) {
+      throw new ObjectSchemaError(`properties: ${(error as Error).message}`);
+    }
+
     return {
       objectName,
       primaryKey: document.primaryKey,
@@ -159,6 +173,7 @@ export function createSchemaCompiler(): (name: string, document: unknown) => Obj
       fieldNames: new Set(propertyNames),
       collisionPolicy: document.collisionPolicy ?? "record",
       checkValues(record, basePath) {
+        if (checkWhole(record)) return null;
         for (const [fieldName, value] of Object.entries(record)) {
           if (value === null) continue;
           const validate = validators.get(fieldName);

@@ -4,79 +4,105 @@
  * a scope (workspace + object) is loaded from it on first use, every change is written to both,
  * and a transaction that rolls back after touching the mirror drops it, to be reloaded.
  * Safe because one process owns the database file (it is opened with an exclusive lock).
+ *
+ * Values are the identifiers themselves (string or number): a Map, like the untyped SQLite
+ * column, keeps "42" and 42 apart without encoding them.
  */
+export type IdentityValue = string | number;
+
 export interface IdentityRow {
   field: string;
-  value: string;
+  value: IdentityValue;
   record_seq: number;
   written_seq: number;
 }
 
-interface Holder {
-  seq: number;
-  writtenSeq: number;
+/** Record seqs holding one identifier, the most recently written first. */
+type Holders = number[];
+/** field → value → holders */
+type ScopeMap = Map<string, Map<IdentityValue, Holders>>;
+
+export class IdentityScope {
+  readonly #fields: ScopeMap;
+  readonly #onChange: () => void;
+
+  constructor(fields: ScopeMap, onChange: () => void) {
+    this.#fields = fields;
+    this.#onChange = onChange;
+  }
+
+  /** Record seqs holding the identifier, the most recently written first. Do not modify. */
+  holders(field: string, value: IdentityValue): readonly number[] {
+    return this.#fields.get(field)?.get(value) ?? [];
+  }
+
+  /** The row now holds the identifier and is its most recent holder. */
+  put(field: string, value: IdentityValue, seq: number): void {
+    this.#onChange();
+    let values = this.#fields.get(field);
+    if (!values) {
+      values = new Map();
+      this.#fields.set(field, values);
+    }
+    const holders = values.get(value);
+    if (!holders) {
+      values.set(value, [seq]);
+      return;
+    }
+    const at = holders.indexOf(seq);
+    if (at === 0) return;
+    if (at > 0) holders.splice(at, 1);
+    holders.unshift(seq);
+  }
+
+  remove(field: string, value: IdentityValue, seq: number): void {
+    this.#onChange();
+    const values = this.#fields.get(field);
+    const holders = values?.get(value);
+    if (!values || !holders) return;
+    const at = holders.indexOf(seq);
+    if (at >= 0) holders.splice(at, 1);
+    if (holders.length === 0) values.delete(value);
+  }
 }
-
-type Scope = Map<string, Holder[]>;
-
-const entryKey = (field: string, valueJson: string): string => `${field}\u0000${valueJson}`;
 
 export class IdentityIndex {
   readonly #load: (workspace: string, object: string) => IdentityRow[];
-  readonly #scopes = new Map<string, Scope>();
+  /** workspace → object → scope */
+  readonly #scopes = new Map<string, Map<string, IdentityScope>>();
   #touched = false;
+  readonly #markTouched = (): void => {
+    this.#touched = true;
+  };
 
   constructor(load: (workspace: string, object: string) => IdentityRow[]) {
     this.#load = load;
   }
 
-  #scope(workspace: string, object: string): Scope {
-    const name = `${workspace}\u0000${object}`;
-    let scope = this.#scopes.get(name);
+  scope(workspace: string, object: string): IdentityScope {
+    let objects = this.#scopes.get(workspace);
+    if (!objects) {
+      objects = new Map();
+      this.#scopes.set(workspace, objects);
+    }
+    let scope = objects.get(object);
     if (!scope) {
-      scope = new Map();
-      for (const row of this.#load(workspace, object)) {
-        const key = entryKey(row.field, row.value);
-        const holders = scope.get(key);
-        const holder = { seq: row.record_seq, writtenSeq: row.written_seq };
-        if (holders) holders.push(holder);
-        else scope.set(key, [holder]);
+      const fields: ScopeMap = new Map();
+      const rows = this.#load(workspace, object).sort((a, b) => b.written_seq - a.written_seq);
+      for (const row of rows) {
+        let values = fields.get(row.field);
+        if (!values) {
+          values = new Map();
+          fields.set(row.field, values);
+        }
+        const holders = values.get(row.value);
+        if (holders) holders.push(row.record_seq);
+        else values.set(row.value, [row.record_seq]);
       }
-      this.#scopes.set(name, scope);
+      scope = new IdentityScope(fields, this.#markTouched);
+      objects.set(object, scope);
     }
     return scope;
-  }
-
-  /** Record seqs holding the identifier, the most recently written first. */
-  holders(workspace: string, object: string, field: string, valueJson: string): number[] {
-    const holders = this.#scope(workspace, object).get(entryKey(field, valueJson));
-    if (!holders) return [];
-    if (holders.length === 1) return [(holders[0] as Holder).seq];
-    return [...holders].sort((a, b) => b.writtenSeq - a.writtenSeq).map((holder) => holder.seq);
-  }
-
-  /** Sets (adding if needed) the row's entry for the identifier. */
-  put(workspace: string, object: string, field: string, valueJson: string, seq: number, writtenSeq: number): void {
-    this.#touched = true;
-    const scope = this.#scope(workspace, object);
-    const key = entryKey(field, valueJson);
-    const holders = scope.get(key);
-    if (!holders) {
-      scope.set(key, [{ seq, writtenSeq }]);
-      return;
-    }
-    const existing = holders.find((holder) => holder.seq === seq);
-    if (existing) existing.writtenSeq = writtenSeq;
-    else holders.push({ seq, writtenSeq });
-  }
-
-  remove(workspace: string, object: string, field: string, valueJson: string, seq: number): void {
-    this.#touched = true;
-    const scope = this.#scope(workspace, object);
-    const key = entryKey(field, valueJson);
-    const remaining = (scope.get(key) ?? []).filter((holder) => holder.seq !== seq);
-    if (remaining.length === 0) scope.delete(key);
-    else scope.set(key, remaining);
   }
 
   /** Runs a transaction's work; if it throws after changing the mirror, the mirror is dropped. */
@@ -91,12 +117,7 @@ export class IdentityIndex {
   }
 
   clear(workspace?: string): void {
-    if (workspace === undefined) {
-      this.#scopes.clear();
-      return;
-    }
-    for (const name of [...this.#scopes.keys()]) {
-      if (name.startsWith(`${workspace}\u0000`)) this.#scopes.delete(name);
-    }
+    if (workspace === undefined) this.#scopes.clear();
+    else this.#scopes.delete(workspace);
   }
 }

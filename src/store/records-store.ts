@@ -1,9 +1,9 @@
-import type { IdentityEntry, IdentityLookup, StoredRow, WritePlan } from "../domain/identity.js";
+import type { IdentityLookup, StoredRow, WritePlan } from "../domain/identity.js";
 import type { CollisionPolicy, ObjectDefinition } from "../domain/object-schema.js";
 import type { Fields } from "../domain/validation.js";
 import type { Statement } from "better-sqlite3";
 import type { Database } from "./database.js";
-import { IdentityIndex, type IdentityRow } from "./identity-index.js";
+import { IdentityIndex, type IdentityRow, type IdentityValue } from "./identity-index.js";
 
 interface RecordSqlRow {
   seq: number;
@@ -54,26 +54,13 @@ function toStoredRow(row: RecordSqlRow): StoredRow {
   };
 }
 
-/** Identity values are stored as JSON text so that "42" and 42 stay different identifiers. */
-const identityValue = (value: unknown): string => JSON.stringify(value);
-
-function identitiesOf(identityKeys: readonly string[], fields: Fields): { field: string; value: string; key: string }[] {
-  const entries: { field: string; value: string; key: string }[] = [];
-  for (const field of identityKeys) {
-    const value = fields[field];
-    if (value === undefined || value === null) continue;
-    const json = identityValue(value);
-    entries.push({ field, value: json, key: `${field}\u0000${json}` });
-  }
-  return entries;
-}
-
 /** Records, their identity index and the collision log. Every statement is prepared once. */
 export class RecordsStore {
   readonly #db: Database;
   readonly #statements;
   readonly #filteredLists = new Map<number, Statement<unknown[], RecordSqlRow>>();
   readonly #index: IdentityIndex;
+  readonly #keyIds = new Map<string, number>();
   /** Orders identity writes so "most recently written" survives clock changes and restarts. */
   #writeSeq: number;
 
@@ -85,21 +72,23 @@ export class RecordsStore {
         `INSERT INTO records (id, workspace, object, fields, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
       ),
       updateRow: db.prepare<[string, number, number]>(`UPDATE records SET fields = ?, updated_at = ? WHERE seq = ?`),
-      // Its identities go with it (ON DELETE CASCADE).
       deleteRow: db.prepare<[number]>(`DELETE FROM records WHERE seq = ?`),
       scopeIdentities: db.prepare<[string, string], IdentityRow>(
-        `SELECT field, value, record_seq, written_seq FROM identities WHERE workspace = ? AND object = ?`,
+        `SELECT k.field, i.value, i.record_seq, i.written_seq
+           FROM identity_keys k JOIN identities i ON i.key_id = k.id
+          WHERE k.workspace = ? AND k.object = ?`,
       ),
-      insertIdentity: db.prepare<[string, string, string, string, number, number]>(
-        `INSERT INTO identities (workspace, object, field, value, record_seq, written_seq) VALUES (?, ?, ?, ?, ?, ?)`,
+      keyId: db.prepare<[string, string, string], { id: number }>(
+        `SELECT id FROM identity_keys WHERE workspace = ? AND object = ? AND field = ?`,
       ),
-      deleteIdentity: db.prepare<[string, string, string, string, number]>(
-        `DELETE FROM identities WHERE workspace = ? AND object = ? AND field = ? AND value = ? AND record_seq = ?`,
+      insertKey: db.prepare<[string, string, string]>(`INSERT INTO identity_keys (workspace, object, field) VALUES (?, ?, ?)`),
+      insertIdentity: db.prepare<[number, IdentityValue, number, number]>(
+        `INSERT INTO identities (key_id, value, record_seq, written_seq) VALUES (?, ?, ?, ?)`,
       ),
-      touchIdentity: db.prepare<[number, string, string, string, string, number]>(
-        `UPDATE identities SET written_seq = ? WHERE workspace = ? AND object = ? AND field = ? AND value = ? AND record_seq = ?`,
+      deleteIdentity: db.prepare<[number, IdentityValue, number]>(`DELETE FROM identities WHERE key_id = ? AND value = ? AND record_seq = ?`),
+      touchIdentity: db.prepare<[number, number, IdentityValue, number]>(
+        `UPDATE identities SET written_seq = ? WHERE key_id = ? AND value = ? AND record_seq = ?`,
       ),
-      touchAllIdentities: db.prepare<[number, number]>(`UPDATE identities SET written_seq = ? WHERE record_seq = ?`),
       insertCollision: db.prepare<[string, string, string, string, string, string, string, string, number]>(
         `INSERT INTO collisions (workspace, object, field, value, row_id, other_row_id, policy, resolution, detected_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -119,8 +108,9 @@ export class RecordsStore {
   }
 
   lookup(workspace: string, object: string): IdentityLookup {
+    const scope = this.#index.scope(workspace, object);
     return {
-      holders: (field, value) => this.#index.holders(workspace, object, field, identityValue(value)),
+      holders: (field, value) => scope.holders(field, value as IdentityValue),
       row: (seq) => {
         const row = this.#statements.rowBySeq.get(seq);
         if (!row) throw new Error(`identity index names row ${seq}, which does not exist`);
@@ -129,9 +119,14 @@ export class RecordsStore {
     };
   }
 
-  /** Wraps every write transaction, so a rollback cannot leave the in-memory index ahead of the db. */
+  /** Wraps every write transaction, so a rollback cannot leave the in-memory caches ahead of the db. */
   guard<T>(work: () => T): T {
-    return this.#index.guard(work);
+    try {
+      return this.#index.guard(work);
+    } catch (error) {
+      this.#keyIds.clear(); // an id minted in the rolled-back transaction no longer exists
+      throw error;
+    }
   }
 
   /** After a reset: the index reloads from the database on next use. */
@@ -139,18 +134,32 @@ export class RecordsStore {
     this.#index.clear(workspace);
   }
 
+  /** The small integer that stands for (workspace, object, field) in the identities table. */
+  #keyId(workspace: string, object: string, field: string): number {
+    const name = `${workspace}\u0000${object}\u0000${field}`;
+    let id = this.#keyIds.get(name);
+    if (id === undefined) {
+      id = this.#statements.keyId.get(workspace, object, field)?.id ?? Number(this.#statements.insertKey.run(workspace, object, field).lastInsertRowid);
+      this.#keyIds.set(name, id);
+    }
+    return id;
+  }
+
   /** Applies a domain write plan; the caller wraps it in a transaction with whatever else commits with it. */
   apply(input: { workspace: string; object: ObjectDefinition; plan: WritePlan; newId: () => string; now: number }): StoredRow {
     const { workspace, plan, now } = input;
     const object = input.object.objectName;
-    const identityKeys = input.object.identityKeys;
+    const scope = this.#index.scope(workspace, object);
     this.#writeSeq += 1;
     const writeSeq = this.#writeSeq;
 
     for (const absorbed of plan.absorbed) {
       this.#statements.deleteRow.run(absorbed.seq);
-      for (const entry of identitiesOf(identityKeys, absorbed.fields)) {
-        this.#index.remove(workspace, object, entry.field, entry.value, absorbed.seq);
+      for (const field of input.object.identityKeys) {
+        const value = absorbed.fields[field];
+        if (value === undefined || value === null) continue;
+        this.#statements.deleteIdentity.run(this.#keyId(workspace, object, field), value as IdentityValue, absorbed.seq);
+        scope.remove(field, value as IdentityValue, absorbed.seq);
       }
     }
 
@@ -165,14 +174,35 @@ export class RecordsStore {
       row = { seq: Number(info.lastInsertRowid), id, fields: plan.fields, createdAt: now, updatedAt: now };
     }
 
-    this.#indexIdentities({ workspace, object, row, identityKeys, asserted: plan.asserted, writeSeq, before: plan.target?.fields ?? null });
+    // The index holds exactly the identifiers the row holds, one value per identity field at
+    // most: diff field by field against what it held. A new identifier, or one this write
+    // asserted again, becomes the most recent; the others keep their place.
+    const before = plan.target?.fields;
+    for (const field of input.object.identityKeys) {
+      const had = before?.[field] ?? null;
+      const has = row.fields[field] ?? null;
+      if (had !== null && had !== has) {
+        this.#statements.deleteIdentity.run(this.#keyId(workspace, object, field), had as IdentityValue, row.seq);
+        scope.remove(field, had as IdentityValue, row.seq);
+      }
+      if (has === null) continue;
+      if (had !== has) {
+        this.#statements.insertIdentity.run(this.#keyId(workspace, object, field), has as IdentityValue, row.seq, writeSeq);
+        scope.put(field, has as IdentityValue, row.seq);
+      } else if (scope.holders(field, has as IdentityValue)[0] !== row.seq && plan.asserted.some((entry) => entry.field === field)) {
+        // Only the order among current holders matters (a future holder always gets a higher
+        // write seq), so a row that is already the most recent holder needs no update.
+        this.#statements.touchIdentity.run(writeSeq, this.#keyId(workspace, object, field), has as IdentityValue, row.seq);
+        scope.put(field, has as IdentityValue, row.seq);
+      }
+    }
 
     for (const collision of plan.collisions) {
       this.#statements.insertCollision.run(
         workspace,
         object,
         collision.field,
-        identityValue(collision.value),
+        JSON.stringify(collision.value),
         row.id,
         collision.otherRowId,
         input.object.collisionPolicy,
@@ -181,48 +211,6 @@ export class RecordsStore {
       );
     }
     return row;
-  }
-
-  /**
-   * Keeps the index equal to the identifiers the row holds, by difference with what it held
-   * (`before`, null for a new row): a lost one is removed, a new one added as most recent, and
-   * one this write asserted again becomes the most recent; the others keep their recency.
-   */
-  #indexIdentities(input: {
-    workspace: string;
-    object: string;
-    row: StoredRow;
-    identityKeys: readonly string[];
-    asserted: IdentityEntry[];
-    writeSeq: number;
-    before: Fields | null;
-  }): void {
-    const { workspace, object, row, writeSeq } = input;
-    const now = identitiesOf(input.identityKeys, row.fields);
-    const before = new Map(identitiesOf(input.identityKeys, input.before ?? {}).map((entry) => [entry.key, entry]));
-    const asserted = new Set(input.asserted.map((entry) => `${entry.field}\u0000${identityValue(entry.value)}`));
-
-    const kept = now.filter((entry) => before.has(entry.key));
-    if (input.before && kept.length === now.length && now.length === before.size && now.every((entry) => asserted.has(entry.key))) {
-      // The common merge: same identifiers, all sent again. One statement refreshes them all.
-      if (now.length > 0) this.#statements.touchAllIdentities.run(writeSeq, row.seq);
-      for (const entry of now) this.#index.put(workspace, object, entry.field, entry.value, row.seq, writeSeq);
-      return;
-    }
-    for (const entry of before.values()) {
-      if (now.some((candidate) => candidate.key === entry.key)) continue;
-      this.#statements.deleteIdentity.run(workspace, object, entry.field, entry.value, row.seq);
-      this.#index.remove(workspace, object, entry.field, entry.value, row.seq);
-    }
-    for (const entry of now) {
-      if (!before.has(entry.key)) {
-        this.#statements.insertIdentity.run(workspace, object, entry.field, entry.value, row.seq, writeSeq);
-        this.#index.put(workspace, object, entry.field, entry.value, row.seq, writeSeq);
-      } else if (asserted.has(entry.key)) {
-        this.#statements.touchIdentity.run(writeSeq, workspace, object, entry.field, entry.value, row.seq);
-        this.#index.put(workspace, object, entry.field, entry.value, row.seq, writeSeq);
-      }
-    }
   }
 
   get(workspace: string, object: string, id: string): StoredRow | undefined {

@@ -18,8 +18,8 @@ export interface Store {
   close(): void;
 }
 
-// job_errors go with their job (ON DELETE CASCADE).
-const DATA_TABLES = ["identities", "collisions", "idempotency_keys", "records", "jobs"] as const;
+// job_errors and job_payloads go with their job (ON DELETE CASCADE); identities by their key.
+const DATA_TABLES = ["collisions", "idempotency_keys", "records", "jobs"] as const;
 
 export function createStore(path: string): Store {
   const db: Database = openDatabase(path);
@@ -27,8 +27,11 @@ export function createStore(path: string): Store {
   const idempotency = new IdempotencyStore(db);
   const workspaces = new WorkspacesStore(db);
   const jobs = new JobsStore(db);
-  const wipeAll = DATA_TABLES.map((table) => db.prepare(`DELETE FROM ${table}`));
-  const wipeOne = DATA_TABLES.map((table) => db.prepare<[string]>(`DELETE FROM ${table} WHERE workspace = ?`));
+  const wipeAll = [...DATA_TABLES, "identities"].map((table) => db.prepare(`DELETE FROM ${table}`));
+  const wipeOne = [
+    ...DATA_TABLES.map((table) => db.prepare<[string]>(`DELETE FROM ${table} WHERE workspace = ?`)),
+    db.prepare<[string]>(`DELETE FROM identities WHERE key_id IN (SELECT id FROM identity_keys WHERE workspace = ?)`),
+  ];
   const resetAll = db.transaction(() => {
     for (const statement of wipeAll) statement.run();
   });

@@ -42,4 +42,22 @@ describe("restarting on the same database file", () => {
     });
     expect(byCustomer.headers.get("x-emulator-record-id")).toBe(acknowledged[3]);
   });
+
+  it("keeps which row most recently asserted a shared identifier, so lookups resolve the same after a restart", async () => {
+    const dir = tempDir();
+    const first = await startEmulator({ dir });
+    running.push(first);
+    const upsert = async (base: string, record: Record<string, unknown>, matchKey: string) =>
+      (await call(`${base}/public/v1/records/profiles/upsert`, { headers: AUTH, body: { record, matchKey } })).headers.get("x-emulator-record-id");
+    const jane = await upsert(first.url, { email: "jane@co.com", customer_id: "cust_99" }, "email");
+    const bob = await upsert(first.url, { email: "bob@co.com", customer_id: "cust_99" }, "email"); // collision: bob is newer
+    expect(await upsert(first.url, { customer_id: "cust_99", tier: "gold" }, "customer_id")).toBe(bob);
+    await upsert(first.url, { email: "jane@co.com", customer_id: "cust_99" }, "email"); // jane asserts it again
+    expect(await upsert(first.url, { customer_id: "cust_99", tier: "silver" }, "customer_id")).toBe(jane);
+    await first.stop();
+
+    const second = await startEmulator({ dir, db: first.dbPath });
+    running.push(second);
+    expect(await upsert(second.url, { customer_id: "cust_99", city: "Paris" }, "customer_id")).toBe(jane);
+  });
 });
