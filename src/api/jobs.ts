@@ -80,6 +80,7 @@ export function createJobOperations(deps: JobsDeps): Operation[] {
         operation,
         matchKey,
         records: request.records,
+        ...(context.rawBody ? { body: context.rawBody } : {}),
         now: context.now,
       });
       const waitSeconds = preferredWaitSeconds(context.prefer);
@@ -98,7 +99,7 @@ export function createJobOperations(deps: JobsDeps): Operation[] {
           },
         },
         after: async () => {
-          deps.worker.notify();
+          deps.worker.notify({ jobSeq: job.seq, records: request.records });
           if (waitSeconds === undefined) return undefined;
           const finished = await deps.worker.waitFor(job.seq, waitSeconds * 1000);
           const latest = finished ? deps.jobs.bySeq(job.seq) : undefined;

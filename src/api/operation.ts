@@ -12,6 +12,8 @@ export interface OperationContext {
   workspace: string;
   params: Record<string, string>;
   body: unknown;
+  /** The body's bytes as received (after any Content-Encoding), for writes. */
+  rawBody: Buffer | undefined;
   query: Record<string, unknown>;
   /** The request's `Prefer` header (RFC 7240), if any. */
   prefer: string | undefined;

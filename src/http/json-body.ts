@@ -1,4 +1,4 @@
-import express, { type RequestHandler } from "express";
+import express, { type RequestHandler, type Response } from "express";
 import { ApiError } from "../domain/errors.js";
 
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -11,7 +11,15 @@ const JSON_CONTENT_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
  * oversized upload is never held in memory. Parser errors become envelopes in error-envelope.ts.
  */
 export function jsonBody(): RequestHandler[] {
-  const parse = express.json({ limit: MAX_BODY_BYTES, strict: true, type: () => true });
+  const parse = express.json({
+    limit: MAX_BODY_BYTES,
+    strict: true,
+    type: () => true,
+    // A batch keeps the bytes it was sent rather than serializing 10 MB again.
+    verify: (_req, res, buffer) => {
+      (res as Response).locals["rawBody"] = buffer;
+    },
+  });
   const requireJson: RequestHandler = (req, _res, next) => {
     const contentType = req.get("content-type");
     const declaredLength = Number(req.get("content-length") ?? 0);

@@ -117,6 +117,7 @@ function executeStage(operation: Operation, deps: PipelineDeps): RequestHandler 
         workspace: String(res.locals["workspace"]),
         params: req.params as Record<string, string>,
         body: req.body as unknown,
+        rawBody: res.locals["rawBody"] as Buffer | undefined,
         query: req.query as Record<string, unknown>,
         prefer: req.get("prefer"),
         now,

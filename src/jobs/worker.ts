@@ -24,6 +24,7 @@ export interface WorkerStatus {
 }
 
 const TERMINAL = new Set(["completed", "failed"]);
+const MAX_HANDED_OFF = 2;
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
@@ -39,6 +40,7 @@ export class JobWorker {
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
   readonly #waiters = new Map<number, Set<() => void>>();
+  readonly #handedOff = new Map<number, unknown[]>();
 
   constructor(deps: JobWorkerDeps) {
     this.#deps = deps;
@@ -69,8 +71,19 @@ export class JobWorker {
     this.#signal();
   }
 
-  /** Tells the worker a job was accepted. */
-  notify(): void {
+  /**
+   * Tells the worker a job was accepted, optionally with its records as the API already parsed
+   * them, which saves parsing the stored body again. Only the latest few are kept in memory;
+   * any other job reads its records back from the database.
+   */
+  notify(accepted?: { jobSeq: number; records: unknown[] }): void {
+    if (accepted) {
+      this.#handedOff.set(accepted.jobSeq, accepted.records);
+      for (const jobSeq of this.#handedOff.keys()) {
+        if (this.#handedOff.size <= MAX_HANDED_OFF) break;
+        this.#handedOff.delete(jobSeq);
+      }
+    }
     this.#signal();
   }
 
@@ -145,7 +158,8 @@ export class JobWorker {
       return;
     }
     if (job.state === "queued") store.jobs.markProcessing(job.seq, clock.now());
-    const records = store.jobs.payload(job.seq);
+    const records = this.#handedOff.get(job.seq) ?? store.jobs.payload(job.seq);
+    this.#handedOff.delete(job.seq);
     if (!records) {
       this.#fail(job, { code: "CDP_ETL.INTERNAL.UNHANDLED_EXCEPTION", message: "The job's records are missing" });
       return;

@@ -103,7 +103,7 @@ const migrations: readonly string[] = [
   -- progress does not rewrite megabytes of payload on every chunk.
   CREATE TABLE job_payloads (
     job_seq INTEGER PRIMARY KEY REFERENCES jobs(seq) ON DELETE CASCADE,
-    records TEXT NOT NULL
+    body BLOB NOT NULL
   );
   CREATE TABLE job_errors (
     job_seq INTEGER NOT NULL REFERENCES jobs(seq) ON DELETE CASCADE,

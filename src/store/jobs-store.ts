@@ -99,8 +99,8 @@ function toRowError(row: RowErrorSqlRow): RowError {
 }
 
 /**
- * Batch jobs and their per-row errors. A job's records are kept (in job_payloads) as the JSON
- * array the client sent until the job finishes; `processed_rows` is the progress mark the worker advances in the
+ * Batch jobs and their per-row errors. A job's request body is kept (in job_payloads) as the
+ * bytes the client sent until the job finishes; `processed_rows` is the progress mark the worker advances in the
  * same transaction as each chunk's writes, so a restart resumes exactly where the last commit ended.
  */
 export class JobsStore {
@@ -112,13 +112,13 @@ export class JobsStore {
         `INSERT INTO jobs (id, workspace, object, operation, match_key, state, total_rows, created_at)
          VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)`,
       ),
-      insertPayload: db.prepare<[number, string]>(`INSERT INTO job_payloads (job_seq, records) VALUES (?, ?)`),
+      insertPayload: db.prepare<[number, Buffer]>(`INSERT INTO job_payloads (job_seq, body) VALUES (?, ?)`),
       dropPayload: db.prepare<[number]>(`DELETE FROM job_payloads WHERE job_seq = ?`),
       get: db.prepare<[string, string, string], JobSqlRow>(
         `SELECT ${JOB_COLUMNS} FROM jobs WHERE workspace = ? AND object = ? AND id = ?`,
       ),
       bySeq: db.prepare<[number], JobSqlRow>(`SELECT ${JOB_COLUMNS} FROM jobs WHERE seq = ?`),
-      payload: db.prepare<[number], { records: string }>(`SELECT records FROM job_payloads WHERE job_seq = ?`),
+      payload: db.prepare<[number], { body: Buffer }>(`SELECT body FROM job_payloads WHERE job_seq = ?`),
       nextRunnable: db.prepare<[], JobSqlRow>(
         `SELECT ${JOB_COLUMNS} FROM jobs WHERE state IN ('processing', 'queued')
           ORDER BY CASE state WHEN 'processing' THEN 0 ELSE 1 END, seq LIMIT 1`,
@@ -157,6 +157,8 @@ export class JobsStore {
     operation: BatchOperation;
     matchKey: string | null;
     records: unknown[];
+    /** The request body's exact bytes, when the caller has them: stored instead of re-serializing. */
+    body?: Buffer;
     now: number;
   }): JobRecord {
     const info = this.#statements.insert.run(
@@ -169,7 +171,7 @@ export class JobsStore {
       input.now,
     );
     const seq = Number(info.lastInsertRowid);
-    this.#statements.insertPayload.run(seq, JSON.stringify(input.records));
+    this.#statements.insertPayload.run(seq, input.body ?? Buffer.from(JSON.stringify({ records: input.records })));
     return this.bySeq(seq) as JobRecord;
   }
 
@@ -189,9 +191,12 @@ export class JobsStore {
     return row ? toJob(row) : undefined;
   }
 
+  /** The records the job was sent, read back from the stored request body. */
   payload(seq: number): unknown[] | null {
     const row = this.#statements.payload.get(seq);
-    return row ? (JSON.parse(row.records) as unknown[]) : null;
+    if (!row) return null;
+    const body = JSON.parse(row.body.toString("utf8")) as { records?: unknown };
+    return Array.isArray(body.records) ? body.records : null;
   }
 
   countByState(): Record<JobState, number> {
