@@ -10,8 +10,9 @@
  *   npm run bench:batch -- 10            # or --n 10, --n=10, or BENCH_N=10
  *   BENCH_WARMUP=2 npm run bench:batch   # warm-up iterations, not counted (default 1)
  *
- * The emulator runs in this process (createEmulator on a free 127.0.0.1 port, a SQLite file in
- * a temporary directory, logging silent, quotas very high). The profiles are generated with
+ * The emulator runs as the built CLI in its own process (`node dist/cli.js start` on a free
+ * 127.0.0.1 port, a SQLite file in a temporary directory, logging silent), as a sidecar would;
+ * BENCH_IN_PROCESS=1 runs it in this process instead. The profiles are generated with
  * @faker-js/faker from a fixed seed, so every run sends the same 10,000 rows.
  *
  * One iteration = two modes, each on a fresh emulator and database:
@@ -35,7 +36,62 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Faker, base, en, en_US } from "@faker-js/faker";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
 import { createEmulator } from "../src/server.js";
+
+/**
+ * By default the server is the built CLI in its own process, as a sidecar would run it, so the
+ * load generator here never shares its event loop. BENCH_IN_PROCESS=1 runs createEmulator in
+ * this process instead (from source, via tsx), which is handy with --cpu-prof.
+ */
+const IN_PROCESS = process.env["BENCH_IN_PROCESS"] === "1";
+const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
+
+interface RunningServer {
+  port: number;
+  stop(): Promise<void>;
+}
+
+async function startInProcess(dbPath: string): Promise<RunningServer> {
+  const emulator = createEmulator({
+    port: 0,
+    host: "127.0.0.1",
+    db: dbPath,
+    logLevel: "silent",
+    // Should quota enforcement land, a batch plus a tight loop of single writes must still
+    // measure the write path, not 429s.
+    rateLimits: {
+      single: { limit: 1_000_000_000, windowSeconds: 1 },
+      batch: { limit: 1_000_000_000, windowSeconds: 1 },
+    },
+  });
+  const { port } = await emulator.start();
+  return { port, stop: () => emulator.stop() };
+}
+
+async function startServerProcess(dbPath: string): Promise<RunningServer> {
+  const child = spawn(process.execPath, [CLI, "start", "--port", "0", "--host", "127.0.0.1", "--db", dbPath, "--log-level", "silent"], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let output = "";
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /ready at http:\/\/127\.0\.0\.1:(\d+)/.exec(output);
+      if (match?.[1]) resolve(Number(match[1]));
+    });
+    child.once("exit", (code) => reject(new Error(`the emulator exited (${code}) before it was ready; run npm run build first`)));
+  });
+  return {
+    port,
+    stop: async () => {
+      child.kill("SIGTERM");
+      if (child.exitCode === null) await once(child, "exit");
+    },
+  };
+}
 
 const TARGET_END_TO_END_MS = 250;
 const TARGET_SINGLE_P99_MS = 50;
@@ -484,21 +540,10 @@ async function runJob(context: BenchContext, mode: Mode, kind: Kind): Promise<Jo
   };
 }
 
-/** A fresh emulator and database: the insert job, then the same emails again (the merge job). */
-async function runMode(dbPath: string, mode: Mode, payloads: Payloads, tally: Tally): Promise<JobRun[]> {
-  const emulator = createEmulator({
-    port: 0,
-    host: "127.0.0.1",
-    db: dbPath,
-    logLevel: "silent",
-    // Quotas are only reported today; should enforcement land, a batch plus a tight loop of
-    // single writes must still measure the write path, not 429s.
-    rateLimits: {
-      single: { limit: 1_000_000_000, windowSeconds: 1 },
-      batch: { limit: 1_000_000_000, windowSeconds: 1 },
-    },
-  });
-  const { port } = await emulator.start();
+/** From an empty emulator (reset): the insert job, then the same emails again (the merge job). */
+async function runMode(server: RunningServer, mode: Mode, payloads: Payloads, tally: Tally): Promise<JobRun[]> {
+  const { port } = server;
+  await resetEmulator(port);
   const context: BenchContext = {
     port,
     batchAgent: new Agent({ keepAlive: true, maxSockets: 1 }),
@@ -515,9 +560,19 @@ async function runMode(dbPath: string, mode: Mode, payloads: Payloads, tally: Ta
   } finally {
     context.batchAgent.destroy();
     context.singleAgent.destroy();
-    await emulator.stop();
   }
   return runs;
+}
+
+async function resetEmulator(port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, method: "POST", path: "/_emulator/reset" }, (res) => {
+      res.resume();
+      res.on("end", () => (res.statusCode === 200 ? resolve() : reject(new Error(`reset answered ${res.statusCode}`))));
+    });
+    req.on("error", reject);
+    req.end();
+  });
 }
 
 /** Nearest-rank percentile of an ascending array: the smallest value with at least q of the data at or below it. */
@@ -580,19 +635,22 @@ async function main(): Promise<number> {
   const measured: JobRun[] = [];
   const warm: JobRun[] = [];
   const dir = mkdtempSync(join(tmpdir(), "cdp-emulator-bench-"));
+  // One long-lived server, as a sidecar is; every mode starts from a reset (empty) database.
+  const dbPath = join(dir, "bench.sqlite");
+  const server = IN_PROCESS ? await startInProcess(dbPath) : await startServerProcess(dbPath);
+  console.log(`server: ${IN_PROCESS ? "in this process (BENCH_IN_PROCESS=1)" : "node dist/cli.js start, its own process"}, db ${dbPath}`);
+  console.log("");
   try {
     for (let iteration = 0; iteration < warmup + iterations; iteration += 1) {
       const isWarmup = iteration < warmup;
       // Alternate which mode goes first, so neither always runs right after the other's merge.
       const order = iteration % 2 === 0 ? modes : [...modes].reverse();
       for (const mode of order) {
-        const dbPath = join(dir, `${iteration}-${mode}.sqlite`);
-        (isWarmup ? warm : measured).push(...(await runMode(dbPath, mode, payloads, tally)));
-        // Keep the disk footprint to one database at a time.
-        for (const suffix of ["", "-wal", "-shm"]) rmSync(`${dbPath}${suffix}`, { force: true });
+        (isWarmup ? warm : measured).push(...(await runMode(server, mode, payloads, tally)));
       }
     }
   } finally {
+    await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 

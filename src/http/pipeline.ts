@@ -13,6 +13,9 @@ import type { IdempotencyClaim, IdempotencyGuard, SerializedResult } from "./ide
 import { jsonBody } from "./json-body.js";
 import { rateLimitHeaders } from "./rate-limit.js";
 
+const LARGE_BODY_BYTES = 256 * 1024;
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 export interface PipelineDeps {
   operations: readonly Operation[];
   store: Store;
@@ -112,6 +115,10 @@ function executeStage(operation: Operation, deps: PipelineDeps): RequestHandler 
     const claim = res.locals["claim"] as IdempotencyClaim | undefined;
     try {
       if (operation.write && deps.latencyMs > 0) await sleep(deps.latencyMs);
+      // Parsing a multi-megabyte batch already held the event loop; let waiting requests through
+      // before its checks and commit hold it again.
+      const bodyBytes = (res.locals["rawBody"] as Buffer | undefined)?.length ?? 0;
+      if (bodyBytes > LARGE_BODY_BYTES) await yieldToEventLoop();
       const now = deps.clock.now();
       const context = {
         workspace: String(res.locals["workspace"]),

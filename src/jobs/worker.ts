@@ -14,8 +14,10 @@ export interface JobWorkerDeps {
   clock: Clock;
   logger: Logger;
   newRecordId: () => string;
-  /** Rows per transaction; between chunks the worker yields so API requests are served. */
+  /** Rows per transaction at most; between chunks the worker yields so API requests are served. */
   chunkSize?: number;
+  /** A chunk also ends once it has run this long, so a slow machine still yields often. */
+  chunkBudgetMs?: number;
 }
 
 export interface WorkerStatus {
@@ -35,6 +37,7 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
 export class JobWorker {
   readonly #deps: JobWorkerDeps;
   readonly #chunkSize: number;
+  readonly #chunkBudgetMs: number;
   #running = false;
   #held = false;
   #loop: Promise<void> | undefined;
@@ -45,6 +48,7 @@ export class JobWorker {
   constructor(deps: JobWorkerDeps) {
     this.#deps = deps;
     this.#chunkSize = deps.chunkSize ?? 1000;
+    this.#chunkBudgetMs = deps.chunkBudgetMs ?? 15;
   }
 
   start(): void {
@@ -168,9 +172,9 @@ export class JobWorker {
     let position = job.metrics.processedRows;
     while (position < records.length) {
       if (!this.#running) return;
-      const end = Math.min(position + this.#chunkSize, records.length);
-      const committed = store.transaction(() => this.#commitChunk(job, object, records, position, end));
-      if (!committed) return; // the job was wiped by a reset
+      const start = position;
+      const end = store.transaction(() => this.#commitChunk(job, object, records, start, Math.min(start + this.#chunkSize, records.length)));
+      if (end === null) return; // the job was wiped by a reset
       position = end;
       await yieldToEventLoop();
       if (!store.isOpen()) return;
@@ -179,16 +183,27 @@ export class JobWorker {
     this.#finished(job.seq);
   }
 
-  /** One chunk: every valid row written, every invalid one recorded, and the progress mark moved. */
-  #commitChunk(job: JobRecord, object: ObjectDefinition, records: unknown[], start: number, end: number): boolean {
+  /**
+   * One chunk: every valid row written, every invalid one recorded, and the progress mark moved,
+   * all in the caller's transaction. Returns where the chunk ended (it stops early once over its
+   * time budget), or null if the job no longer exists.
+   */
+  #commitChunk(job: JobRecord, object: ObjectDefinition, records: unknown[], start: number, limit: number): number | null {
     const { store, clock, newRecordId } = this.#deps;
-    if (!store.jobs.bySeq(job.seq)) return false;
+    if (!store.jobs.bySeq(job.seq)) return null;
     const now = clock.now();
+    const deadline = performance.now() + this.#chunkBudgetMs;
+    let end = limit;
     const lookup = store.records.lookup(job.workspace, object.objectName);
     const errors: RowError[] = [];
     let inserted = 0;
     let merged = 0;
-    for (let index = start; index < end; index += 1) {
+    for (let index = start; index < limit; index += 1) {
+      // Checked every 100 rows: reading the time on every row would cost more than it saves.
+      if (index > start && (index - start) % 100 === 0 && performance.now() > deadline) {
+        end = index;
+        break;
+      }
       const record = records[index];
       const basePath = `records[${index}]`;
       try {
@@ -213,7 +228,7 @@ export class JobWorker {
         errors.push({ index, code: error.code, message: error.message, path, value: error.details.value ?? null });
       }
     }
-    return store.jobs.advance(job.seq, { processed: end - start, inserted, merged, errors });
+    return store.jobs.advance(job.seq, { processed: end - start, inserted, merged, errors }) ? end : null;
   }
 
   #fail(job: JobRecord, failure: { code: string; message: string }): void {
