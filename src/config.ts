@@ -146,8 +146,8 @@ function parseListSetting(value: string): string[] {
   return splitList(trimmed);
 }
 
-const TOKEN_PATTERN = /^[A-Za-z0-9._~+/-]+=*$/;
-const WORKSPACE_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+export const TOKEN_PATTERN = /^[A-Za-z0-9._~+/-]+=*$/;
+export const WORKSPACE_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
  * Token specs: `token` (workspace `default`, every scope), `token@workspace`, or a JSON object

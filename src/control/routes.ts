@@ -14,6 +14,7 @@ import type { ObjectRegistry } from "../object-schemas.js";
 import { jobStates, type JobState } from "../store/jobs-store.js";
 import type { RowFilter } from "../store/records-store.js";
 import type { Store } from "../store/store.js";
+import { registerWorkspaceRoutes } from "./workspaces.js";
 
 export interface ControlDeps {
   store: Store;
@@ -32,6 +33,7 @@ const DEFAULT_PAGE = 100;
 export function createControlRoutes(deps: ControlDeps): Router {
   const router = express.Router();
   router.use(correlationId());
+  router.use(express.json({ limit: "1mb" }));
 
   router.get("/health", (_req, res) => {
     res.json({
@@ -134,6 +136,8 @@ export function createControlRoutes(deps: ControlDeps): Router {
     deps.worker.release();
     res.json({ success: true, data: deps.worker.status() });
   });
+
+  registerWorkspaceRoutes(router, { store: deps.store, clock: deps.clock });
 
   router.use((req: Request) => {
     throw new ApiError("NOT_FOUND", `No such control-plane endpoint: ${req.method} ${req.originalUrl.split("?")[0] ?? ""}`);

@@ -15,6 +15,8 @@ export const errorCatalogue = {
   // Not in the vendor's table by name: the guides only promise "409 CDP_ETL.* (conflict)". Used
   // by the opt-in `reject` collision policy, which the vendor does not have.
   IDENTITY_COLLISION: { status: 409, code: "CDP_ETL.CONFLICT.IDENTITY_COLLISION" },
+  // The emulator's own: creating a workspace whose name is taken.
+  WORKSPACE_EXISTS: { status: 409, code: "CDP_ETL.CONFLICT.WORKSPACE_EXISTS" },
   PAYLOAD_TOO_LARGE: { status: 413, code: "CDP_ETL.VALIDATION.REQUEST_INVALID" },
   REQUEST_SCHEMA: { status: 422, code: "CDP_ETL.VALIDATION.REQUEST_SCHEMA" },
   KEY_REUSED: { status: 422, code: "CDP_ETL.IDEMPOTENCY.KEY_REUSED" },

@@ -1,0 +1,94 @@
+import { randomBytes } from "node:crypto";
+import { Ajv, type JSONSchemaType } from "ajv";
+import type { Router } from "express";
+import type { Clock } from "../chaos/clock.js";
+import { WORKSPACE_PATTERN } from "../config.js";
+import { ApiError } from "../domain/errors.js";
+import type { Store } from "../store/store.js";
+import { allScopes, type Scope } from "../store/workspaces-store.js";
+
+interface NewWorkspace {
+  name?: string;
+}
+
+interface NewToken {
+  workspace: string;
+  scopes?: Scope[];
+  expiresIn?: number;
+}
+
+const newWorkspaceSchema: JSONSchemaType<NewWorkspace> = {
+  type: "object",
+  properties: { name: { type: "string", pattern: WORKSPACE_PATTERN.source, nullable: true } },
+  additionalProperties: false,
+};
+
+const newTokenSchema: JSONSchemaType<NewToken> = {
+  type: "object",
+  required: ["workspace"],
+  properties: {
+    workspace: { type: "string" },
+    scopes: { type: "array", items: { type: "string", enum: [...allScopes] }, uniqueItems: true, nullable: true },
+    expiresIn: { type: "number", exclusiveMinimum: 0, nullable: true },
+  },
+  additionalProperties: false,
+};
+
+/** A bearer token nobody will guess or confuse with a configured one. */
+const mintToken = (): string => `tok_${randomBytes(18).toString("base64url")}`;
+const mintWorkspaceName = (): string => `ws_${randomBytes(6).toString("hex")}`;
+
+/**
+ * Workspaces and tokens on demand: one isolated workspace per test file, so parallel suites can
+ * share one emulator; narrow or short-lived tokens to exercise 403 FORBIDDEN and 401 TOKEN_EXPIRED.
+ */
+export function registerWorkspaceRoutes(router: Router, deps: { store: Store; clock: Clock }): void {
+  const ajv = new Ajv({ allErrors: false });
+  const checkWorkspace = ajv.compile(newWorkspaceSchema);
+  const checkToken = ajv.compile(newTokenSchema);
+
+  router.get("/workspaces", (_req, res) => {
+    res.json({ success: true, data: { workspaces: deps.store.workspaces.list() } });
+  });
+
+  router.post("/workspaces", (req, res) => {
+    const body: unknown = req.body ?? {};
+    if (!checkWorkspace(body)) throw bodyError(checkWorkspace.errors?.[0], 'send {} or {"name": "my-suite"} (letters, digits, - and _, up to 64)');
+    const workspace = body.name ?? mintWorkspaceName();
+    if (deps.store.workspaces.exists(workspace)) {
+      throw new ApiError("WORKSPACE_EXISTS", `Workspace "${workspace}" already exists; pick another name or omit it for a fresh one`, {
+        details: { path: "name", value: workspace },
+      });
+    }
+    const token = mintToken();
+    deps.store.workspaces.saveToken({ token, workspace, scopes: [...allScopes], expiresAt: null }, deps.clock.now());
+    res.status(201).json({ success: true, data: { workspace, token, scopes: [...allScopes], expiresAt: null } });
+  });
+
+  router.post("/tokens", (req, res) => {
+    const body: unknown = req.body ?? {};
+    if (!checkToken(body)) {
+      throw bodyError(checkToken.errors?.[0], `send {"workspace": "w", "scopes": [${allScopes.map((scope) => `"${scope}"`).join(", ")}], "expiresIn": 60}`);
+    }
+    if (!deps.store.workspaces.exists(body.workspace)) {
+      throw new ApiError("NOT_FOUND", `Workspace "${body.workspace}" does not exist; create it with POST /_emulator/workspaces`, {
+        details: { path: "workspace", value: body.workspace },
+      });
+    }
+    const scopes = body.scopes ?? [...allScopes];
+    const expiresAt = body.expiresIn === undefined ? null : deps.clock.now() + Math.round(body.expiresIn * 1000);
+    const token = mintToken();
+    deps.store.workspaces.saveToken({ token, workspace: body.workspace, scopes, expiresAt }, deps.clock.now());
+    res.status(201).json({
+      success: true,
+      data: { token, workspace: body.workspace, scopes, expiresAt: expiresAt === null ? null : new Date(expiresAt).toISOString() },
+    });
+  });
+}
+
+function bodyError(error: { instancePath: string; message?: string; params: Record<string, unknown> } | undefined, hint: string): ApiError {
+  const path = error?.instancePath ? error.instancePath.slice(1).replaceAll("/", ".") : "";
+  const extra = error?.params["additionalProperty"];
+  const what = extra ? `"${String(extra)}" is not a field here` : (error?.message ?? "is invalid");
+  return new ApiError("REQUEST_INVALID", `${path ? `${path}: ` : ""}${what}; ${hint}`, { details: { path: path || String(extra ?? "") } });
+}
