@@ -86,6 +86,11 @@ export function buildProgram(): Command {
         `identity collision policy per object: record, merge or reject; repeatable (${env.collisionPolicy})`,
       ).argParser(collect),
     )
+    .addOption(new Option("--single-rate <limit/seconds>", `single-write quota per token, e.g. 1000/1 (default; ${env.singleRate})`))
+    .addOption(new Option("--batch-rate <limit/seconds>", `batch-request quota per token, e.g. 100/1 (default; ${env.batchRate})`))
+    .addOption(new Option("--journal-size <n>", `public requests the journal keeps (default 10000; ${env.journalSize})`))
+    .addOption(new Option("--scenarios <dir>", `folder of scenario files (default: the bundled ones; ${env.scenarios})`))
+    .addOption(new Option("--scenario <name|file>", `load a scenario at start (${env.scenario})`))
     .action(async (flags: RawSettings) => {
       await start(flags);
     });

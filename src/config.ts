@@ -31,9 +31,17 @@ export interface Config {
   /** Per-object override of the schema's collision policy. */
   collisionPolicies: Record<string, CollisionPolicy>;
   rateLimits: { single: RateLimitConfig; batch: RateLimitConfig };
+  /** How many public requests the journal keeps (a ring: the oldest go first). */
+  journalSize: number;
+  /** Folder of scenario files (YAML or JSON). */
+  scenariosDir: string;
+  /** A scenario to load at start: a name in scenariosDir, or a file path. */
+  scenario: string | null;
 }
 
 export const bundledSchemasDir = (): string => fileURLToPath(new URL("../schemas/objects", import.meta.url));
+
+export const bundledScenariosDir = (): string => fileURLToPath(new URL("../scenarios", import.meta.url));
 
 export const defaultConfig = (): Config => ({
   host: "127.0.0.1",
@@ -45,6 +53,9 @@ export const defaultConfig = (): Config => ({
   latencyMs: 0,
   collisionPolicies: {},
   rateLimits: { single: { limit: 1000, windowSeconds: 1 }, batch: { limit: 100, windowSeconds: 1 } },
+  journalSize: 10_000,
+  scenariosDir: bundledScenariosDir(),
+  scenario: null,
 });
 
 export class ConfigError extends Error {
@@ -64,6 +75,11 @@ export interface RawSettings {
   logLevel?: string;
   latency?: string;
   collisionPolicy?: string[];
+  singleRate?: string;
+  batchRate?: string;
+  journalSize?: string;
+  scenarios?: string;
+  scenario?: string;
 }
 
 /** Each flag's environment variable; a flag given on the command line wins over it. */
@@ -76,6 +92,11 @@ export const environmentVariables = {
   logLevel: "CDP_EMULATOR_LOG_LEVEL",
   latency: "CDP_EMULATOR_LATENCY_MS",
   collisionPolicy: "CDP_EMULATOR_COLLISION_POLICY",
+  singleRate: "CDP_EMULATOR_SINGLE_RATE",
+  batchRate: "CDP_EMULATOR_BATCH_RATE",
+  journalSize: "CDP_EMULATOR_JOURNAL_SIZE",
+  scenarios: "CDP_EMULATOR_SCENARIOS",
+  scenario: "CDP_EMULATOR_SCENARIO",
 } as const;
 
 const splitList = (value: string): string[] =>
@@ -122,6 +143,17 @@ export function resolveConfig(flags: RawSettings, env: Record<string, string | u
   }
   const latency = pick("latency");
   if (latency !== undefined) config.latencyMs = parseInteger(latency, "--latency", { min: 0, max: 600_000 });
+
+  const singleRate = pick("singleRate");
+  if (singleRate !== undefined) config.rateLimits.single = parseRate(singleRate, "--single-rate");
+  const batchRate = pick("batchRate");
+  if (batchRate !== undefined) config.rateLimits.batch = parseRate(batchRate, "--batch-rate");
+  const journalSize = pick("journalSize");
+  if (journalSize !== undefined) config.journalSize = parseInteger(journalSize, "--journal-size", { min: 1, max: 1_000_000 });
+  const scenarios = pick("scenarios");
+  if (scenarios !== undefined) config.scenariosDir = scenarios;
+  const scenario = pick("scenario");
+  if (scenario !== undefined && scenario.trim() !== "") config.scenario = scenario;
 
   const tokens = pickList("token");
   if (tokens !== undefined) config.tokens = parseTokens(tokens);
@@ -215,6 +247,17 @@ function parseCollisionPolicies(specs: string[]): Record<string, CollisionPolicy
     policies[object] = policy as CollisionPolicy;
   }
   return policies;
+}
+
+/** `1000/1` (a thousand per second), `10/60`, or `500` (per second). */
+function parseRate(value: string, name: string): RateLimitConfig {
+  const match = /^\s*(\d+)\s*(?:\/\s*(\d+(?:\.\d+)?)\s*)?$/.exec(value);
+  const limit = Number(match?.[1]);
+  const windowSeconds = Number(match?.[2] ?? 1);
+  if (!match || limit < 1 || windowSeconds <= 0 || windowSeconds > 86_400) {
+    throw new ConfigError(`${name} must be <limit>/<seconds>, like 1000/1 or 10/60 (got "${value}")`);
+  }
+  return { limit, windowSeconds };
 }
 
 function parseInteger(value: string, name: string, range: { min: number; max: number }): number {

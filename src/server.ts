@@ -13,6 +13,9 @@ import { createControlRoutes } from "./control/routes.js";
 import { IdempotencyGuard, IdempotencyPruner } from "./http/idempotency.js";
 import { createPublicPipeline } from "./http/pipeline.js";
 import { JobWorker } from "./jobs/worker.js";
+import { FaultRules } from "./chaos/faults.js";
+import { Journal } from "./chaos/journal.js";
+import { RateLimiter } from "./chaos/rate-limiter.js";
 import { loadObjectSchemas } from "./object-schemas.js";
 import { createStore, type Store } from "./store/store.js";
 
@@ -33,6 +36,9 @@ export interface Emulator {
   readonly store: Store;
   readonly logger: Logger;
   readonly worker: JobWorker;
+  readonly faults: FaultRules;
+  readonly rateLimiter: RateLimiter;
+  readonly journal: Journal;
   /** Base URL once listening (`http://host:port`), else undefined. */
   readonly url: string | undefined;
   start(): Promise<{ url: string; port: number }>;
@@ -74,6 +80,9 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
   const idempotency = new IdempotencyGuard({ store: store.idempotency, clock });
   const pruner = new IdempotencyPruner({ store: store.idempotency, clock });
   const worker = new JobWorker({ store, objects, clock, logger, newRecordId });
+  const rateLimiter = new RateLimiter({ clock, limits: config.rateLimits });
+  const faults = new FaultRules();
+  const journal = new Journal({ capacity: config.journalSize });
   const operations = [
     ...createRecordOperations({ objects, records: store.records, newRecordId }),
     ...createJobOperations({ objects, jobs: store.jobs, worker, newJobId: () => `rjob_${nextUlid(clock.now())}` }),
@@ -91,13 +100,16 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
       clock,
       logger,
       idempotency,
-      rateLimits: config.rateLimits,
+      rateLimiter,
+      faults,
+      journal,
+      random: Math.random,
       latencyMs: config.latencyMs,
     }),
   );
   app.use(
     CONTROL_BASE_PATH,
-    createControlRoutes({ store, objects, clock, logger, worker, version, startedAt: performance.now() }),
+    createControlRoutes({ store, objects, clock, logger, worker, rateLimiter, faults, journal, version, startedAt: performance.now() }),
   );
   // Outside both prefixes: still the envelope, never Express's HTML 404.
   app.use((req, res) => {
@@ -121,6 +133,9 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     store,
     logger,
     worker,
+    faults,
+    rateLimiter,
+    journal,
     get url() {
       return url;
     },

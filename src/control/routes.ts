@@ -2,7 +2,10 @@ import express, { type Request, type Router } from "express";
 import type { Logger } from "pino";
 import { describeJob } from "../api/jobs.js";
 import { findObject } from "../api/records.js";
-import type { Clock } from "../chaos/clock.js";
+import type { EmulatorClock } from "../chaos/clock.js";
+import type { FaultRules } from "../chaos/faults.js";
+import type { Journal } from "../chaos/journal.js";
+import type { RateLimiter } from "../chaos/rate-limiter.js";
 import { ApiError } from "../domain/errors.js";
 import type { StoredRow } from "../domain/identity.js";
 import type { ObjectDefinition } from "../domain/object-schema.js";
@@ -14,12 +17,16 @@ import type { ObjectRegistry } from "../object-schemas.js";
 import { jobStates, type JobState } from "../store/jobs-store.js";
 import type { RowFilter } from "../store/records-store.js";
 import type { Store } from "../store/store.js";
+import { registerChaosRoutes } from "./chaos.js";
 import { registerWorkspaceRoutes } from "./workspaces.js";
 
 export interface ControlDeps {
   store: Store;
   objects: ObjectRegistry;
-  clock: Clock;
+  clock: EmulatorClock;
+  rateLimiter: RateLimiter;
+  faults: FaultRules;
+  journal: Journal;
   logger: Logger;
   worker: JobWorker;
   version: string;
@@ -56,6 +63,14 @@ export function createControlRoutes(deps: ControlDeps): Router {
       });
     }
     deps.store.reset(workspace);
+    if (workspace === undefined) {
+      deps.faults.clear();
+      deps.journal.clear();
+      deps.rateLimiter.reset();
+    } else {
+      deps.faults.clear((rule) => rule.match.workspace === workspace);
+      deps.journal.clear(workspace);
+    }
     res.json({ success: true, data: { reset: workspace ?? "all" } });
   });
 
@@ -138,6 +153,7 @@ export function createControlRoutes(deps: ControlDeps): Router {
   });
 
   registerWorkspaceRoutes(router, { store: deps.store, clock: deps.clock });
+  registerChaosRoutes(router, deps);
 
   router.use((req: Request) => {
     throw new ApiError("NOT_FOUND", `No such control-plane endpoint: ${req.method} ${req.originalUrl.split("?")[0] ?? ""}`);

@@ -3,7 +3,9 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import type { Logger } from "pino";
 import type { Operation, OperationResult } from "../api/operation.js";
 import type { Clock } from "../chaos/clock.js";
-import type { RateLimitConfig } from "../config.js";
+import type { AppliedFault, FaultRules } from "../chaos/faults.js";
+import type { Journal } from "../chaos/journal.js";
+import type { RateLimiter } from "../chaos/rate-limiter.js";
 import { ApiError } from "../domain/errors.js";
 import type { Store } from "../store/store.js";
 import { authenticate, requireScope } from "./auth.js";
@@ -11,7 +13,8 @@ import { correlationId } from "./correlation-id.js";
 import { errorEnvelope } from "./error-envelope.js";
 import type { IdempotencyClaim, IdempotencyGuard, SerializedResult } from "./idempotency.js";
 import { jsonBody } from "./json-body.js";
-import { rateLimitHeaders } from "./rate-limit.js";
+import { applyAfterCommit, faultStage } from "./faults.js";
+import { quotaHeaders, rateLimit } from "./rate-limit.js";
 
 const LARGE_BODY_BYTES = 256 * 1024;
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -22,7 +25,10 @@ export interface PipelineDeps {
   clock: Clock;
   logger: Logger;
   idempotency: IdempotencyGuard;
-  rateLimits: { single: RateLimitConfig; batch: RateLimitConfig };
+  rateLimiter: RateLimiter;
+  faults: FaultRules;
+  journal: Journal;
+  random: () => number;
   latencyMs: number;
 }
 
@@ -36,48 +42,51 @@ export function createPublicPipeline(deps: PipelineDeps): Router {
   // 1. Correlation id: echo X-Correlation-Id or mint one, on every response including errors.
   router.use(correlationId());
 
-  // 2. Journal: one structured log line per request, written when the response finishes, so it
-  //    records the outcome of every later stage (it is registered first to see them all).
-  router.use(requestLog(deps));
+  // 2. Journal: every request and its outcome (status, fault, replay, duration), plus one log
+  //    line. Registered first so it sees every later stage; written when the exchange ends.
+  router.use(journalStage(deps));
 
-  // 3. Rate limit headers: the quota on every response, a 401 included (single-write bucket
-  //    unless the route is a batch, which overrides them below).
-  router.use(rateLimitHeaders({ limit: deps.rateLimits.single, clock: deps.clock }));
+  // 3. Quota headers on every response, a 401 included.
+  router.use(quotaHeaders(deps));
 
   // 4. Auth: bearer token → workspace and scopes; 401 envelopes for missing, unknown, expired.
   router.use(authenticate({ workspaces: deps.store.workspaces, clock: deps.clock }));
 
-  // 5. Faults: injected failures arrive with the chaos control plane; none are applied yet.
-
   for (const operation of deps.operations) {
     router[operation.method](
       operation.path,
-      // 6. Route match → scope check for this operation.
+      // 5. Route match → scope check for this operation.
       tagOperation(operation),
       requireScope(operation.scope),
-      ...(operation.rateLimit === "batch" ? [rateLimitHeaders({ limit: deps.rateLimits.batch, clock: deps.clock })] : []),
+      // 6. Rate limit: the token's bucket for this kind of request; 429 with Retry-After.
+      rateLimit(operation, deps),
       // 7. Body: JSON only, ≤ 10 MB, refused before it is buffered whole.
       ...(operation.write ? jsonBody() : []),
-      // 8. Idempotency: replay a stored response, refuse a reused or in-flight key, or claim it.
+      // 8. Faults: X-Emulator-Fault or the first rule that fires; refusals happen here, before
+      //    execution, so they store no idempotent response and a retry runs for real.
+      faultStage(deps),
+      // 9. Idempotency: replay a stored response, refuse a reused or in-flight key, or claim it.
       ...(operation.write ? [idempotencyStage(deps)] : []),
-      // 9. Execute: the operation runs; a write commits together with its stored response.
+      // 10. Execute: the operation runs; a write commits together with its stored response;
+      //     an after-commit fault then fails the exchange (the lost acknowledgement).
       executeStage(operation, deps),
     );
   }
 
-  // 10. Unknown route: the vendor's 404 envelope, never Express's HTML page.
+  // 11. Unknown route: the vendor's 404 envelope, never Express's HTML page.
   router.use((req: Request) => {
     throw new ApiError("NOT_FOUND", `No such endpoint: ${req.method} ${req.originalUrl.split("?")[0] ?? ""}`);
   });
 
-  // 11. Error envelope: ApiError → envelope; anything else is logged and becomes a 500 envelope.
+  // 12. Error envelope: ApiError → envelope; anything else is logged and becomes a 500 envelope.
   router.use(errorEnvelope({ logger: deps.logger }));
   return router;
 }
 
 function tagOperation(operation: Operation): RequestHandler {
-  return (_req, res, next) => {
+  return (req, res, next) => {
     res.locals["operation"] = operation.name;
+    res.locals["object"] = req.params["object"];
     next();
   };
 }
@@ -141,6 +150,8 @@ function executeStage(operation: Operation, deps: PipelineDeps): RequestHandler 
       let result = operation.write ? deps.store.transaction(run) : run();
       const later = after ? await after() : undefined;
       if (later) result = serialize(later);
+      const fault = res.locals["afterCommitFault"] as AppliedFault | undefined;
+      if (fault) return applyAfterCommit(req, res, fault, result.body);
       res.status(result.status).set(result.headers).send(result.body);
     } finally {
       claim?.release();
@@ -156,23 +167,43 @@ function serialize(result: OperationResult): SerializedResult {
   };
 }
 
-function requestLog(deps: { logger: Logger }): RequestHandler {
+function journalStage(deps: { logger: Logger; journal: Journal; clock: Clock }): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     const started = process.hrtime.bigint();
+    const at = new Date(deps.clock.now()).toISOString();
     res.once("close", () => {
+      // No headers sent means no response at all: a reset or a dropped request.
+      const status = res.headersSent ? res.statusCode : null;
+      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+      const entry = deps.journal.record({
+        at,
+        method: req.method,
+        path: req.originalUrl.split("?")[0] ?? "",
+        operation: (res.locals["operation"] as string | undefined) ?? null,
+        object: (res.locals["object"] as string | undefined) ?? null,
+        workspace: (res.locals["workspace"] as string | undefined) ?? null,
+        idempotencyKey: req.get("idempotency-key") ?? null,
+        correlationId: String(res.locals["correlationId"] ?? ""),
+        status,
+        fault: (res.locals["fault"] as string | undefined) ?? null,
+        replayed: res.locals["replayed"] === true,
+        durationMs,
+        requestBody: { raw: res.locals["rawBody"] as Buffer | undefined, parsed: req.body as unknown },
+      });
       deps.logger.info(
         {
-          correlationId: res.locals["correlationId"],
-          method: req.method,
-          path: req.originalUrl.split("?")[0],
-          status: res.statusCode,
-          operation: res.locals["operation"],
-          workspace: res.locals["workspace"],
-          idempotencyKey: res.locals["idempotencyKey"],
-          replayed: res.locals["replayed"] === true ? true : undefined,
+          seq: entry.seq,
+          correlationId: entry.correlationId,
+          method: entry.method,
+          path: entry.path,
+          status,
+          operation: entry.operation ?? undefined,
+          workspace: entry.workspace ?? undefined,
+          idempotencyKey: entry.idempotencyKey ?? undefined,
+          replayed: entry.replayed || undefined,
+          fault: entry.fault ?? undefined,
           errorCode: res.locals["errorCode"],
-          completed: res.writableFinished,
-          durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+          durationMs,
         },
         "request",
       );

@@ -173,11 +173,15 @@ describe("single writes as the real-time writes guide shows them", () => {
     expect(failed.headers.get("x-correlation-id")).toMatch(/^[0-9a-f-]{36}$/);
   });
 
-  it("reports the configured quota in X-RateLimit headers with a reset in epoch seconds", async () => {
-    const response = await call(`${api()}/metadata/objects`, { headers: AUTH });
-    expect(response.headers.get("x-ratelimit-limit")).toBe("1000");
-    expect(response.headers.get("x-ratelimit-remaining")).toBe("1000");
-    expect(Number(response.headers.get("x-ratelimit-reset"))).toBe(Date.parse("2026-04-21T15:30:01Z") / 1000);
+  it("reports the token's quota in X-RateLimit headers: a write spends one, a read spends none", async () => {
+    env.emulator.rateLimiter.reset();
+    const read = await call(`${api()}/metadata/objects`, { headers: AUTH });
+    expect(read.headers.get("x-ratelimit-limit")).toBe("1000");
+    expect(read.headers.get("x-ratelimit-remaining")).toBe("1000");
+    const write = await call(`${api()}/records/profiles/upsert`, { headers: AUTH, body: { record: { email: "quota@example.com" } } });
+    expect(write.headers.get("x-ratelimit-remaining")).toBe("999");
+    // 1,000 per second refill one token a millisecond: full again by the next whole second.
+    expect(Number(write.headers.get("x-ratelimit-reset"))).toBe(Date.parse("2026-04-21T15:30:01Z") / 1000);
   });
 
   it("stamps acceptedAt from the emulator clock, not the wall clock", async () => {

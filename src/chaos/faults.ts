@@ -1,0 +1,502 @@
+import { Ajv, type ErrorObject } from "ajv";
+import type { OperationName } from "../api/operation.js";
+import { ApiError, type ErrorDetails, type ErrorKind } from "../domain/errors.js";
+import { seededRandom } from "./seeded-random.js";
+
+/**
+ * Fault rules: what to break, when, and how. Pure — no Express, no I/O, no clock — so the HTTP
+ * layer asks `pick(facts)` per public request and acts on the answer (delay, status, reset,
+ * timeout, malformed body, or fail after the commit), and a test can ask for one fault with the
+ * `X-Emulator-Fault` header, parsed here too.
+ */
+
+export type FaultStatus = 409 | 429 | 500 | 502 | 503 | 504;
+
+export interface FaultMatch {
+  operation?: OperationName;
+  object?: string;
+  /** Case-insensitive. */
+  method?: string;
+  /**
+   * Glob on the request path including the `/public/v1` prefix: `*` is any run of characters
+   * within one path segment, `**` anything including `/`, `?` one character other than `/`.
+   */
+  path?: string;
+  /** Header name (case-insensitive) → exact value. */
+  header?: Record<string, string>;
+  workspace?: string;
+  idempotencyKey?: string;
+}
+
+export interface FaultAction {
+  status?: FaultStatus;
+  /** Seconds, fractions allowed; on 429 it defaults to 1 when absent. */
+  retryAfter?: number;
+  delayMs?: number;
+  jitterMs?: number;
+  reset?: boolean;
+  timeout?: { holdMs: number; then: 504 | "drop" };
+  malformed?: boolean;
+  afterCommit?: boolean;
+}
+
+export interface FaultSchedule {
+  /** Fire on the first N matches only. */
+  times?: number;
+  /** Skip the first N matches. */
+  after?: number;
+  /** Fire on every Nth match, counting matches after `after`. */
+  every?: number;
+  /** 0..1. */
+  probability?: number;
+  /** For probability: same seed → same sequence; default 1. */
+  seed?: number;
+}
+
+export interface FaultRule {
+  id: string;
+  match: FaultMatch;
+  action: FaultAction;
+  schedule: FaultSchedule;
+  /** Requests that matched. */
+  matched: number;
+  /** Times it fired. */
+  hits: number;
+  /** "api" | "scenario:<name>". */
+  source: string;
+}
+
+export interface RequestFacts {
+  operation: OperationName | null;
+  object: string | null;
+  method: string;
+  path: string;
+  header(name: string): string | undefined;
+  workspace: string | null;
+  idempotencyKey: string | null;
+}
+
+export interface AppliedFault {
+  /** null for the X-Emulator-Fault header. */
+  ruleId: string | null;
+  action: FaultAction;
+  /** Short text for the X-Emulator-Fault response header and the journal, e.g. "429;retry-after=2.5;rule=flt_1". */
+  label: string;
+}
+
+const faultStatuses: readonly FaultStatus[] = [409, 429, 500, 502, 503, 504];
+
+// A Record so the compiler notices when an operation is added and not listed here.
+const knownOperations: Record<OperationName, true> = {
+  append: true,
+  upsert: true,
+  "append-batch": true,
+  "upsert-batch": true,
+  "job-status": true,
+  metadata: true,
+};
+const operationNames = Object.keys(knownOperations);
+
+/** Longest delay, jitter or hold: beyond this a timer is a hung test, not a fault. */
+const MAX_MS = 600_000;
+const millis = { type: "integer", minimum: 0, maximum: MAX_MS };
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+interface FaultRuleInput {
+  match?: FaultMatch;
+  action: FaultAction;
+  schedule?: FaultSchedule;
+}
+
+const ruleSchema = {
+  type: "object",
+  required: ["action"],
+  additionalProperties: false,
+  properties: {
+    match: {
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        operation: { type: "string", enum: operationNames },
+        object: { type: "string", minLength: 1 },
+        method: { type: "string", pattern: "^[A-Za-z]+$" },
+        path: { type: "string", minLength: 1 },
+        header: { type: "object", additionalProperties: { type: "string" } },
+        workspace: { type: "string", minLength: 1 },
+        idempotencyKey: { type: "string", minLength: 1 },
+      },
+    },
+    action: {
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        status: { type: "integer", enum: faultStatuses },
+        retryAfter: { type: "number", minimum: 0 },
+        delayMs: millis,
+        jitterMs: millis,
+        reset: { type: "boolean" },
+        timeout: {
+          type: "object",
+          required: ["holdMs", "then"],
+          additionalProperties: false,
+          properties: { holdMs: millis, then: { enum: [504, "drop"] } },
+        },
+        malformed: { type: "boolean" },
+        afterCommit: { type: "boolean" },
+      },
+    },
+    schedule: {
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        times: { type: "integer", minimum: 1 },
+        after: { type: "integer", minimum: 0 },
+        every: { type: "integer", minimum: 1 },
+        probability: { type: "number", minimum: 0, maximum: 1 },
+        seed: { type: "integer" },
+      },
+    },
+  },
+};
+
+const ajv = new Ajv({ allErrors: false, strict: true, verbose: true });
+const checkRuleInput = ajv.compile<FaultRuleInput>(ruleSchema);
+
+interface Problem {
+  path: string;
+  message: string;
+  value?: unknown;
+}
+
+interface Entry {
+  rule: FaultRule;
+  path: RegExp | null;
+  random: () => number;
+}
+
+export class FaultRules {
+  #entries: Entry[] = [];
+  #counter = 0;
+
+  /** Validates `{match?, action, schedule?}` and appends the rule; throws REQUEST_INVALID naming the field at fault. */
+  add(input: unknown, source = "api"): FaultRule {
+    if (!checkRuleInput(input)) throw invalid(describeSchemaError(checkRuleInput.errors?.[0]));
+    const match = structuredClone(input.match ?? {});
+    const action = structuredClone(input.action);
+    const schedule = structuredClone(input.schedule ?? {});
+    const problem = checkMatch(match) ?? checkAction(action);
+    if (problem) throw invalid(problem);
+
+    this.#counter += 1;
+    const rule: FaultRule = { id: `flt_${this.#counter}`, match, action, schedule, matched: 0, hits: 0, source };
+    this.#entries.push({
+      rule,
+      path: match.path === undefined ? null : globToRegExp(match.path),
+      random: seededRandom(schedule.seed ?? 1),
+    });
+    return structuredClone(rule);
+  }
+
+  list(): FaultRule[] {
+    return this.#entries.map((entry) => structuredClone(entry.rule));
+  }
+
+  get(id: string): FaultRule | undefined {
+    const entry = this.#entries.find((candidate) => candidate.rule.id === id);
+    return entry ? structuredClone(entry.rule) : undefined;
+  }
+
+  remove(id: string): boolean {
+    const before = this.#entries.length;
+    this.#entries = this.#entries.filter((entry) => entry.rule.id !== id);
+    return this.#entries.length < before;
+  }
+
+  /** Removes every rule, or those the predicate picks; returns how many went. */
+  clear(predicate?: (rule: FaultRule) => boolean): number {
+    const before = this.#entries.length;
+    this.#entries = predicate ? this.#entries.filter((entry) => !predicate(structuredClone(entry.rule))) : [];
+    return before - this.#entries.length;
+  }
+
+  /**
+   * First rule (in insertion order) whose match fits AND whose schedule fires; a rule whose match
+   * fits but whose schedule does not fire is counted (matched++) and the search continues to the
+   * next rule. Rules after the one that fires do not see the request. Returns null when none fires.
+   */
+  pick(facts: RequestFacts): AppliedFault | null {
+    for (const entry of this.#entries) {
+      if (!matches(entry, facts)) continue;
+      if (!fires(entry)) continue;
+      const { id, action } = entry.rule;
+      return { ruleId: id, action: structuredClone(action), label: labelFor(action, id) };
+    }
+    return null;
+  }
+}
+
+function matches(entry: Entry, facts: RequestFacts): boolean {
+  const match = entry.rule.match;
+  if (match.operation !== undefined && facts.operation !== match.operation) return false;
+  if (match.object !== undefined && facts.object !== match.object) return false;
+  if (match.method !== undefined && facts.method.toUpperCase() !== match.method.toUpperCase()) return false;
+  if (match.workspace !== undefined && facts.workspace !== match.workspace) return false;
+  if (match.idempotencyKey !== undefined && facts.idempotencyKey !== match.idempotencyKey) return false;
+  if (entry.path && !entry.path.test(withoutQuery(facts.path))) return false;
+  if (match.header) {
+    for (const [name, value] of Object.entries(match.header)) {
+      if (facts.header(name.toLowerCase()) !== value) return false;
+    }
+  }
+  return true;
+}
+
+/** Counts the match, then decides: after → every → times → probability (the RNG moves only when reached). */
+function fires(entry: Entry): boolean {
+  const rule = entry.rule;
+  const { after, every, times, probability } = rule.schedule;
+  rule.matched += 1;
+  const n = rule.matched;
+  if (after !== undefined && n <= after) return false;
+  if (every !== undefined && (n - (after ?? 0)) % every !== 0) return false;
+  if (times !== undefined && rule.hits >= times) return false;
+  if (probability !== undefined && !(entry.random() < probability)) return false;
+  rule.hits += 1;
+  return true;
+}
+
+function withoutQuery(path: string): string {
+  const question = path.indexOf("?");
+  return question < 0 ? path : path.slice(0, question);
+}
+
+function globToRegExp(glob: string): RegExp {
+  let source = "";
+  for (let index = 0; index < glob.length; index += 1) {
+    const char = glob.charAt(index);
+    if (char === "*" && glob.charAt(index + 1) === "*") {
+      source += ".*";
+      index += 1;
+    } else if (char === "*") {
+      source += "[^/]*";
+    } else if (char === "?") {
+      source += "[^/]";
+    } else {
+      source += char.replace(/[.+^${}()|[\]\\]/g, "\\$&");
+    }
+  }
+  return new RegExp(`^${source}$`);
+}
+
+function checkMatch(match: FaultMatch): Problem | null {
+  if (match.path !== undefined && !/^[/*]/.test(match.path)) {
+    return {
+      path: "match.path",
+      message: "must start with / or * (it is matched against the whole path, e.g. /public/v1/records/*/append)",
+      value: match.path,
+    };
+  }
+  for (const name of Object.keys(match.header ?? {})) {
+    if (!HEADER_NAME.test(name)) {
+      return { path: `match.header.${name}`, message: "is not a valid header name", value: name };
+    }
+  }
+  return null;
+}
+
+/** The checks a schema cannot say well: an action must do one coherent thing. */
+function checkAction(action: FaultAction): Problem | null {
+  const outcomes = [
+    action.status !== undefined ? `status ${action.status}` : null,
+    action.reset ? "reset" : null,
+    action.timeout ? "timeout" : null,
+    action.malformed ? "malformed" : null,
+  ].filter((outcome): outcome is string => outcome !== null);
+  if (outcomes.length === 0 && action.delayMs === undefined) {
+    return { path: "action", message: "does nothing; give status, delayMs, reset, timeout or malformed" };
+  }
+  if (outcomes.length > 1) {
+    return {
+      path: "action",
+      message: `${outcomes.join(" and ")} contradict each other; a fault ends with one of status, reset, timeout or malformed`,
+    };
+  }
+  if (action.afterCommit && action.status === undefined && !action.reset && !action.malformed) {
+    return {
+      path: "action.afterCommit",
+      message: "needs status, reset or malformed (what to do once the write has committed)",
+      value: action.afterCommit,
+    };
+  }
+  if (action.retryAfter !== undefined && action.status !== 429 && action.status !== 503) {
+    return { path: "action.retryAfter", message: "only goes with status 429 or 503", value: action.retryAfter };
+  }
+  if (action.jitterMs !== undefined && action.delayMs === undefined) {
+    return { path: "action.jitterMs", message: "needs delayMs", value: action.jitterMs };
+  }
+  return null;
+}
+
+function invalid(problem: Problem): ApiError {
+  const details: ErrorDetails = { path: problem.path };
+  if (problem.value !== undefined) details.value = problem.value;
+  return new ApiError("REQUEST_INVALID", `${problem.path}: ${problem.message}`, { details });
+}
+
+function describeSchemaError(error: ErrorObject | undefined): Problem {
+  if (!error) return { path: "(top level)", message: "is not a fault rule" };
+  const at = error.instancePath
+    .split("/")
+    .slice(1)
+    .map((part) => part.replaceAll("~1", "/").replaceAll("~0", "~"))
+    .join(".");
+  const join = (child: string): string => (at ? `${at}.${child}` : child);
+  const path = at || "(top level)";
+  const data: unknown = error.data;
+  switch (error.keyword) {
+    case "required":
+      return { path: join(String(error.params["missingProperty"])), message: "is required" };
+    case "additionalProperties": {
+      const extra = String(error.params["additionalProperty"]);
+      const properties = (error.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
+      const allowed = Object.keys(properties ?? {}).join(", ");
+      const value = data !== null && typeof data === "object" ? (data as Record<string, unknown>)[extra] : undefined;
+      return { path: join(extra), message: `is not a known field; use ${allowed}`, value };
+    }
+    case "enum": {
+      const allowed = (error.params["allowedValues"] as unknown[]).map((value) => String(value)).join(", ");
+      return { path, message: `must be one of ${allowed}`, value: data };
+    }
+    case "type": {
+      const type = String(error.params["type"]);
+      const article = /^[aeiou]/.test(type) ? "an" : "a";
+      return { path, message: `must be ${article} ${type}`, value: data };
+    }
+    case "minimum":
+      return { path, message: `must be at least ${String(error.params["limit"])}`, value: data };
+    case "maximum":
+      return { path, message: `must be at most ${String(error.params["limit"])}`, value: data };
+    case "minLength":
+      return { path, message: "must not be empty", value: data };
+    case "pattern":
+      return { path, message: "must be an HTTP method name, like POST", value: data };
+    default:
+      return { path, message: error.message ?? "is invalid", value: data };
+  }
+}
+
+function labelFor(action: FaultAction, ruleId: string | null): string {
+  const parts: string[] = [];
+  if (action.delayMs !== undefined) parts.push(`delay=${action.delayMs}`);
+  if (action.jitterMs !== undefined) parts.push(`jitter=${action.jitterMs}`);
+  if (action.status !== undefined) parts.push(String(action.status));
+  if (action.retryAfter !== undefined) parts.push(`retry-after=${action.retryAfter}`);
+  if (action.reset) parts.push("reset");
+  if (action.timeout) parts.push(`timeout;hold=${action.timeout.holdMs};then=${action.timeout.then}`);
+  if (action.malformed) parts.push("malformed");
+  if (action.afterCommit) parts.push("after-commit");
+  if (ruleId !== null) parts.push(`rule=${ruleId}`);
+  return parts.join(";");
+}
+
+const MILLIS = /^\d+$/;
+const SECONDS = /^\d+(\.\d+)?$/;
+
+/**
+ * The per-request header `X-Emulator-Fault`: "503", "429;retry-after=2.5", "reset",
+ * "500;after-commit", "malformed", "timeout;hold=1500;then=504", "delay=200;jitter=50;503".
+ * Parameters are separated by ";" in any order; whitespace is tolerated, keywords are
+ * case-insensitive; a parameter given twice, or one the fault cannot use, is refused.
+ */
+export function parseFaultHeader(value: string): AppliedFault {
+  const refuse = (): ApiError =>
+    new ApiError(
+      "REQUEST_INVALID",
+      `X-Emulator-Fault: "${value}" is not a fault; use e.g. 503, 429;retry-after=2.5, reset, 500;after-commit`,
+      { details: { path: "X-Emulator-Fault", value } },
+    );
+  const seen = new Set<string>();
+  const action: FaultAction = {};
+  let timeout = false;
+  let hold: number | undefined;
+  let then: 504 | "drop" | undefined;
+
+  for (const segment of value.split(";")) {
+    const token = segment.trim().toLowerCase();
+    if (token === "") continue;
+    const equals = token.indexOf("=");
+    const key = equals < 0 ? (/^\d+$/.test(token) ? "status" : token) : token.slice(0, equals).trim();
+    const argument = equals < 0 ? token : token.slice(equals + 1).trim();
+    if (seen.has(key)) throw refuse();
+    seen.add(key);
+    const keyword = equals < 0;
+    if (key === "status" && keyword) {
+      const status = faultStatuses.find((candidate) => String(candidate) === argument);
+      if (status === undefined) throw refuse();
+      action.status = status;
+    } else if (key === "reset" && keyword) {
+      action.reset = true;
+    } else if (key === "malformed" && keyword) {
+      action.malformed = true;
+    } else if (key === "after-commit" && keyword) {
+      action.afterCommit = true;
+    } else if (key === "timeout" && keyword) {
+      timeout = true;
+    } else if ((key === "delay" || key === "jitter" || key === "hold") && !keyword) {
+      if (!MILLIS.test(argument)) throw refuse();
+      const ms = Number(argument);
+      if (ms > MAX_MS) throw refuse();
+      if (key === "delay") action.delayMs = ms;
+      else if (key === "jitter") action.jitterMs = ms;
+      else hold = ms;
+    } else if (key === "retry-after" && !keyword) {
+      if (!SECONDS.test(argument)) throw refuse();
+      action.retryAfter = Number(argument);
+    } else if (key === "then" && !keyword) {
+      if (argument === "504") then = 504;
+      else if (argument === "drop") then = "drop";
+      else throw refuse();
+    } else {
+      throw refuse();
+    }
+  }
+
+  if (timeout) {
+    if (hold === undefined || then === undefined) throw refuse();
+    action.timeout = { holdMs: hold, then };
+  } else if (hold !== undefined || then !== undefined) {
+    throw refuse();
+  }
+  if (checkAction(action)) throw refuse();
+  return { ruleId: null, action, label: labelFor(action, null) };
+}
+
+const statusFaults: Record<FaultStatus, { kind: ErrorKind; what: string }> = {
+  409: { kind: "WRITE_RACE", what: "write race with a concurrent request" },
+  429: { kind: "RATE_LIMITED", what: "rate limit exceeded" },
+  500: { kind: "INTERNAL", what: "internal error" },
+  502: { kind: "UPSTREAM_UNAVAILABLE", what: "upstream unavailable" },
+  503: { kind: "SERVICE_UNAVAILABLE", what: "service unavailable" },
+  504: { kind: "UPSTREAM_TIMEOUT", what: "upstream timeout" },
+};
+
+/**
+ * The ApiError a status fault answers with, in the vendor's envelope. 429 always carries
+ * Retry-After (the rule's, else 1); 503 only when the fault gives one.
+ */
+export function faultError(applied: AppliedFault, status: FaultStatus): ApiError {
+  const { kind, what } = statusFaults[status];
+  const origin = applied.ruleId === null ? "X-Emulator-Fault header" : `emulator fault rule ${applied.ruleId}`;
+  const headers: Record<string, string> = {};
+  const retryAfter = applied.action.retryAfter;
+  if (status === 429) headers["Retry-After"] = String(retryAfter ?? 1);
+  else if (status === 503 && retryAfter !== undefined) headers["Retry-After"] = String(retryAfter);
+  return new ApiError(kind, `Injected fault: ${what} (${origin})`, { headers });
+}
+
+/** The delay before acting: delayMs plus a whole number of jitter milliseconds in [0, jitterMs). */
+export function faultDelayMs(action: FaultAction, random: () => number): number {
+  const base = action.delayMs ?? 0;
+  if (!action.jitterMs) return base;
+  return base + Math.min(action.jitterMs - 1, Math.floor(random() * action.jitterMs));
+}
