@@ -28,7 +28,8 @@ export function rateLimit(operation: Operation, deps: { rateLimiter: RateLimiter
     const { token } = authOf(res);
     const decision = operation.write ? deps.rateLimiter.take(token, operation.rateLimit) : deps.rateLimiter.peek(token, operation.rateLimit);
     setQuotaHeaders(res, decision);
-    if (!decision.allowed) {
+    // Reads only report the quota: polling a job or reading metadata is never refused for it.
+    if (operation.write && !decision.allowed) {
       const setting = deps.rateLimiter.limits()[operation.rateLimit];
       const what = operation.rateLimit === "batch" ? "batch requests" : "single writes";
       throw new ApiError(
