@@ -115,7 +115,8 @@ export function resolveConfig(flags: RawSettings, env: Record<string, string | u
   };
   const pickList = (name: "token" | "collisionPolicy"): string[] | undefined => {
     const flag = flags[name];
-    if (flag && flag.length > 0) return flag.flatMap(splitList);
+    // A JSON token object has commas of its own: only plain values are comma-separated lists.
+    if (flag && flag.length > 0) return flag.flatMap((value) => (value.trim().startsWith("{") ? [value.trim()] : splitList(value)));
     const fromEnv = env[environmentVariables[name]];
     return fromEnv === undefined ? undefined : parseListSetting(fromEnv);
   };
