@@ -42,9 +42,16 @@ describe("the README's examples", () => {
       const pointed = command.replaceAll(README_BASE, env.url).replace(/^curl /, "curl -sS -w '\\n%{http_code}' ");
       const { stdout } = await run("bash", ["-c", pointed]);
       const lines = stdout.trimEnd().split("\n");
-      const status = lines.pop();
-      expect(status, stdout).toBe("200");
-      expect(JSON.parse(lines.join("\n"))).toMatchObject({ success: true });
+      const status = lines.pop() ?? "";
+      // An example that injects a fault shows that fault; every other example succeeds.
+      const injected = /X-Emulator-Fault: (\d{3})/.exec(command)?.[1];
+      if (injected) {
+        expect(status, stdout).toBe(injected);
+        expect(JSON.parse(lines.join("\n"))).toMatchObject({ success: false, error: { code: expect.stringMatching(/^CDP_ETL\./) } });
+      } else {
+        expect(status, stdout).toMatch(/^20[012]$/);
+        expect(JSON.parse(lines.join("\n"))).toMatchObject({ success: true });
+      }
     },
   );
 
