@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, Option } from "commander";
 import { ConfigError, environmentVariables, resolveConfig, type RawSettings } from "./config.js";
+import { ScenarioLoadError } from "./chaos/scenarios.js";
 import { SchemaLoadError } from "./object-schemas.js";
 import { createEmulator, PUBLIC_BASE_PATH, readVersion } from "./server.js";
 import { DatabaseInUseError } from "./store/database.js";
@@ -18,7 +19,7 @@ async function start(flags: RawSettings): Promise<void> {
     const config = resolveConfig(flags, process.env);
     emulator = createEmulator(config);
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof SchemaLoadError) fail(error.message, 2);
+    if (error instanceof ConfigError || error instanceof SchemaLoadError || error instanceof ScenarioLoadError) fail(error.message, 2);
     if (error instanceof DatabaseInUseError) fail(error.message, 1);
     throw error;
   }

@@ -10,18 +10,23 @@ import { createRecordOperations } from "./api/records.js";
 import { EmulatorClock } from "./chaos/clock.js";
 import { defaultConfig, type Config } from "./config.js";
 import { createControlRoutes } from "./control/routes.js";
+import { ScenarioRunner, type ScenarioApplied } from "./control/scenarios.js";
+import { ApiError } from "./domain/errors.js";
 import { IdempotencyGuard, IdempotencyPruner } from "./http/idempotency.js";
 import { createPublicPipeline } from "./http/pipeline.js";
 import { JobWorker } from "./jobs/worker.js";
 import { FaultRules } from "./chaos/faults.js";
 import { Journal } from "./chaos/journal.js";
 import { RateLimiter } from "./chaos/rate-limiter.js";
+import { ScenarioCatalogue, ScenarioLoadError } from "./chaos/scenarios.js";
 import { loadObjectSchemas } from "./object-schemas.js";
 import { createStore, type Store } from "./store/store.js";
 
 export { ConfigError, resolveConfig, type Config } from "./config.js";
 export { EmulatorClock, type Clock } from "./chaos/clock.js";
 export { SchemaLoadError } from "./object-schemas.js";
+export { ScenarioLoadError } from "./chaos/scenarios.js";
+export type { ScenarioApplied } from "./control/scenarios.js";
 
 export interface EmulatorOptions extends Partial<Config> {
   /** Inject a clock to freeze or advance emulator time from a test. */
@@ -39,6 +44,8 @@ export interface Emulator {
   readonly faults: FaultRules;
   readonly rateLimiter: RateLimiter;
   readonly journal: Journal;
+  /** Applies a scenario by name, as POST /_emulator/scenarios/{name} does; throws ApiError NOT_FOUND for an unknown name. */
+  applyScenario(name: string): ScenarioApplied;
   /** Base URL once listening (`http://host:port`), else undefined. */
   readonly url: string | undefined;
   start(): Promise<{ url: string; port: number }>;
@@ -64,6 +71,9 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
   const version = readVersion();
 
   const objects = loadObjectSchemas(config.schemasDir, config.collisionPolicies);
+  // Every scenario file is checked before the database is opened, and so is --scenario.
+  const catalogue = ScenarioCatalogue.load(config.scenariosDir);
+  const startScenario = config.scenario === null ? null : catalogue.resolve(config.scenario);
   const store = createStore(config.db);
   store.workspaces.syncConfiguredTokens(
     config.tokens.map((token) => ({
@@ -83,6 +93,16 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
   const rateLimiter = new RateLimiter({ clock, limits: config.rateLimits });
   const faults = new FaultRules();
   const journal = new Journal({ capacity: config.journalSize });
+  const scenarios = new ScenarioRunner({ catalogue, store, objects, faults, rateLimiter, clock, newRecordId });
+  if (startScenario) {
+    try {
+      scenarios.applyScenario(startScenario);
+    } catch (error) {
+      store.close();
+      if (error instanceof ApiError) throw new ScenarioLoadError(`${startScenario.file}: ${error.message}`);
+      throw error;
+    }
+  }
   const operations = [
     ...createRecordOperations({ objects, records: store.records, newRecordId }),
     ...createJobOperations({ objects, jobs: store.jobs, worker, newJobId: () => `rjob_${nextUlid(clock.now())}` }),
@@ -109,7 +129,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
   );
   app.use(
     CONTROL_BASE_PATH,
-    createControlRoutes({ store, objects, clock, logger, worker, rateLimiter, faults, journal, version, startedAt: performance.now() }),
+    createControlRoutes({ store, objects, clock, logger, worker, rateLimiter, faults, journal, scenarios, version, startedAt: performance.now() }),
   );
   // Outside both prefixes: still the envelope, never Express's HTML 404.
   app.use((req, res) => {
@@ -136,6 +156,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     faults,
     rateLimiter,
     journal,
+    applyScenario: (name) => scenarios.apply(name),
     get url() {
       return url;
     },

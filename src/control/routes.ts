@@ -18,6 +18,7 @@ import { jobStates, type JobState } from "../store/jobs-store.js";
 import type { RowFilter } from "../store/records-store.js";
 import type { Store } from "../store/store.js";
 import { registerChaosRoutes } from "./chaos.js";
+import { registerScenarioRoutes, type ScenarioRunner } from "./scenarios.js";
 import { registerWorkspaceRoutes } from "./workspaces.js";
 
 export interface ControlDeps {
@@ -27,6 +28,7 @@ export interface ControlDeps {
   rateLimiter: RateLimiter;
   faults: FaultRules;
   journal: Journal;
+  scenarios: ScenarioRunner;
   logger: Logger;
   worker: JobWorker;
   version: string;
@@ -67,6 +69,7 @@ export function createControlRoutes(deps: ControlDeps): Router {
       deps.faults.clear();
       deps.journal.clear();
       deps.rateLimiter.reset();
+      deps.scenarios.forgetActive();
     } else {
       deps.faults.clear((rule) => rule.match.workspace === workspace);
       deps.journal.clear(workspace);
@@ -154,6 +157,7 @@ export function createControlRoutes(deps: ControlDeps): Router {
 
   registerWorkspaceRoutes(router, { store: deps.store, clock: deps.clock });
   registerChaosRoutes(router, deps);
+  registerScenarioRoutes(router, deps);
 
   router.use((req: Request) => {
     throw new ApiError("NOT_FOUND", `No such control-plane endpoint: ${req.method} ${req.originalUrl.split("?")[0] ?? ""}`);

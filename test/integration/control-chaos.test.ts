@@ -233,6 +233,21 @@ describe("rate limits, the clock and the journal over the control plane", () => 
   });
 });
 
+describe("a full reset", () => {
+  it("removes the active scenario's faults and forgets that it was active", async () => {
+    const env = await startEmulator();
+    try {
+      await call(`${env.url}/_emulator/scenarios/write-races`, { method: "POST" });
+      expect((await call<{ data: { active: string | null } }>(`${env.url}/_emulator/scenarios`)).body.data.active).toBe("write-races");
+      await call(`${env.url}/_emulator/reset`, { method: "POST" });
+      expect((await call<{ data: { active: string | null } }>(`${env.url}/_emulator/scenarios`)).body.data.active).toBeNull();
+      expect((await call<{ data: { faults: unknown[] } }>(`${env.url}/_emulator/faults`)).body.data.faults).toEqual([]);
+    } finally {
+      await env.dispose();
+    }
+  });
+});
+
 describe("a journal of a configured size", () => {
   it("keeps only the most recent entries", async () => {
     const env = await startEmulator({ journalSize: 3 });

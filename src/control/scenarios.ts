@@ -1,0 +1,174 @@
+import type { Router } from "express";
+import type { EmulatorClock } from "../chaos/clock.js";
+import type { FaultRules } from "../chaos/faults.js";
+import type { RateLimiter, RateLimits } from "../chaos/rate-limiter.js";
+import type { Scenario, ScenarioCatalogue, ScenarioSeed } from "../chaos/scenarios.js";
+import { ApiError, problemToError } from "../domain/errors.js";
+import { planAppend, planUpsert } from "../domain/identity.js";
+import { checkRecord } from "../domain/validation.js";
+import type { ObjectRegistry } from "../object-schemas.js";
+import type { Store } from "../store/store.js";
+
+export interface ScenarioDeps {
+  catalogue: ScenarioCatalogue;
+  store: Store;
+  objects: ObjectRegistry;
+  faults: FaultRules;
+  rateLimiter: RateLimiter;
+  clock: EmulatorClock;
+  newRecordId: () => string;
+}
+
+export interface ScenarioApplied {
+  applied: string;
+  /** Ids of the fault rules the scenario added. */
+  faults: string[];
+  rateLimits: RateLimits;
+  clock: { now: string; frozen: boolean };
+  /** Object → records written (inserted or upserted). */
+  seeded: Record<string, number>;
+}
+
+const SCENARIO_SOURCE = "scenario:";
+
+/**
+ * Applies scenarios and remembers the last one applied. A scenario changes only what it names,
+ * with one exception: the fault rules an earlier scenario added are always removed (rules added
+ * through POST /_emulator/faults stay), so applying `happy-path` ends any earlier scenario's
+ * faults. Seeding runs first, in one transaction; only once it has committed are the rate
+ * limits, fault rules and clock changed, so a scenario whose seed is refused changes nothing.
+ */
+export class ScenarioRunner {
+  readonly #deps: ScenarioDeps;
+  #active: string | null = null;
+
+  constructor(deps: ScenarioDeps) {
+    this.#deps = deps;
+  }
+
+  /** The name of the last scenario applied, or null. */
+  get active(): string | null {
+    return this.#active;
+  }
+
+  list(): Scenario[] {
+    return this.#deps.catalogue.list();
+  }
+
+  /** A full reset removed the scenario's fault rules: it is no longer active. */
+  forgetActive(): void {
+    this.#active = null;
+  }
+
+  /** By name; 404 NOT_FOUND when there is no such scenario. */
+  apply(name: string): ScenarioApplied {
+    const scenario = this.#deps.catalogue.get(name);
+    if (!scenario) {
+      const names = this.list().map((candidate) => candidate.name);
+      throw new ApiError("NOT_FOUND", `No scenario "${name}"; GET /_emulator/scenarios lists them (${names.join(", ") || "none loaded"})`, {
+        details: { path: "name", value: name },
+      });
+    }
+    return this.applyScenario(scenario);
+  }
+
+  applyScenario(scenario: Scenario): ScenarioApplied {
+    const { store, objects, faults, rateLimiter, clock, newRecordId } = this.#deps;
+    // Seed rows carry the scenario's time when it sets the clock, as if written after the change.
+    const now = scenario.clock?.set !== undefined ? Date.parse(scenario.clock.set) : clock.now();
+    let seeded: Record<string, number> = {};
+    if (scenario.seed) {
+      try {
+        seeded = seedRecords({ store, objects, newRecordId }, scenario.seed, now);
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+        throw new ApiError(
+          error.kind === "REQUEST_SCHEMA" ? "REQUEST_INVALID" : error.kind,
+          `${error.message} (scenario "${scenario.name}" was not applied; nothing changed)`,
+          { details: { ...error.details, scenario: scenario.name } },
+        );
+      }
+    }
+
+    if (scenario.rateLimits) rateLimiter.configure(scenario.rateLimits);
+    faults.clear((rule) => rule.source.startsWith(SCENARIO_SOURCE));
+    const ruleIds = scenario.faults.map((rule) => faults.add(rule, `${SCENARIO_SOURCE}${scenario.name}`).id);
+    if (scenario.clock?.set !== undefined) clock.set(now);
+    if (scenario.clock?.freeze === true) clock.freeze();
+    if (scenario.clock?.freeze === false) clock.unfreeze();
+
+    this.#active = scenario.name;
+    const state = clock.state();
+    return {
+      applied: scenario.name,
+      faults: ruleIds,
+      rateLimits: rateLimiter.limits(),
+      clock: { now: state.now, frozen: state.frozen },
+      seeded,
+    };
+  }
+}
+
+/**
+ * Writes a scenario's seed records through the normal write path, all in one transaction: a
+ * record holding a value for its object's primary key is upserted by it (so applying a scenario
+ * twice does not duplicate it), any other record is appended. The workspace is created if it
+ * does not exist. The first invalid record throws, naming `seed.records.<object>[i].<field>`,
+ * and nothing is written.
+ */
+export function seedRecords(
+  deps: { store: Store; objects: ObjectRegistry; newRecordId: () => string },
+  seed: ScenarioSeed,
+  now: number,
+): Record<string, number> {
+  const { store, objects, newRecordId } = deps;
+  return store.transaction(() => {
+    store.workspaces.ensureWorkspace(seed.workspace, now);
+    const counts: Record<string, number> = {};
+    for (const [objectName, records] of Object.entries(seed.records)) {
+      const object = objects.get(objectName);
+      if (!object) {
+        throw new ApiError("REQUEST_INVALID", `seed.records.${objectName}: "${objectName}" is not an object (objects: ${[...objects.keys()].join(", ")})`, {
+          details: { path: `seed.records.${objectName}`, value: objectName },
+        });
+      }
+      for (const [index, record] of records.entries()) {
+        const basePath = `seed.records.${objectName}[${index}]`;
+        const problem = checkRecord(object, record, basePath);
+        if (problem) throw problemToError(problem);
+        const key = record[object.primaryKey];
+        const plan =
+          key === undefined || key === null
+            ? planAppend(object, record, basePath)
+            : planUpsert({
+                object,
+                record,
+                matchKey: object.primaryKey,
+                policy: object.collisionPolicy,
+                lookup: store.records.lookup(seed.workspace, object.objectName),
+                basePath,
+              });
+        store.records.apply({ workspace: seed.workspace, object, plan, newId: newRecordId, now });
+      }
+      counts[objectName] = records.length;
+    }
+    return counts;
+  });
+}
+
+/** GET /scenarios (with descriptions and the active one) and POST /scenarios/{name}. */
+export function registerScenarioRoutes(router: Router, deps: { scenarios: ScenarioRunner }): void {
+  router.get("/scenarios", (_req, res) => {
+    res.json({
+      success: true,
+      data: {
+        scenarios: deps.scenarios.list().map(({ name, description, file }) => ({ name, description, file })),
+        active: deps.scenarios.active,
+      },
+    });
+  });
+
+  router.post("/scenarios/:name", (req, res) => {
+    res.json({ success: true, data: deps.scenarios.apply(req.params["name"] ?? "") });
+  });
+}
