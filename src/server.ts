@@ -182,6 +182,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
       pruner.stop();
       const closing = server;
       server = undefined;
+      worker.releaseWaiters();
       url = undefined;
       if (closing) {
         await new Promise<void>((resolve) => {

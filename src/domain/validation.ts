@@ -27,9 +27,38 @@ export function findUnknownField(object: ObjectDefinition, record: Fields, baseP
   return null;
 }
 
-/** Unknown fields first (the whole request is refused), then each value's type and format. */
+export const MAX_NESTING_DEPTH = 32;
+
+/** Depth of nested arrays and objects below a value (a scalar is 0). */
+function nestingDepth(value: unknown, limit: number): number {
+  if (value === null || typeof value !== "object") return 0;
+  if (limit <= 0) return 1;
+  let deepest = 0;
+  for (const child of Object.values(value as Record<string, unknown>)) {
+    deepest = Math.max(deepest, nestingDepth(child, limit - 1));
+    if (deepest >= limit) break;
+  }
+  return deepest + 1;
+}
+
+/**
+ * Unknown fields first (the whole request is refused), then nesting depth (a value nested
+ * thousands deep cannot even be stored), then each value's type and format.
+ */
 export function checkRecord(object: ObjectDefinition, record: Fields, basePath: string): FieldProblem | null {
-  return findUnknownField(object, record, basePath) ?? object.checkValues(record, basePath);
+  const unknown = findUnknownField(object, record, basePath);
+  if (unknown) return unknown;
+  for (const [name, value] of Object.entries(record)) {
+    if (value !== null && typeof value === "object" && nestingDepth(value, MAX_NESTING_DEPTH) > MAX_NESTING_DEPTH) {
+      return {
+        kind: "REQUEST_INVALID",
+        message: `${basePath}.${name}: nested more than ${MAX_NESTING_DEPTH} levels deep`,
+        path: `${basePath}.${name}`,
+        value: null,
+      };
+    }
+  }
+  return object.checkValues(record, basePath);
 }
 
 /** Required fields apply to the row as it will be stored: on insert, or after a merge. */

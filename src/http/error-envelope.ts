@@ -27,6 +27,8 @@ export function toApiError(error: unknown): ApiError | null {
     case "request.size.invalid":
       return new ApiError("REQUEST_INVALID", `Request body cannot be read: ${parserError.message}`);
     default:
+      // e.g. a malformed percent-encoding in the path, which the router refuses with status 400.
+      if (parserError?.status === 400) return new ApiError("REQUEST_INVALID", `The request cannot be read: ${parserError.message}`);
       return null;
   }
 }

@@ -41,6 +41,12 @@ export function jsonBody(): RequestHandler[] {
         { details: { path: "Content-Type", value: contentType ?? null } },
       );
     }
+    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType)?.[1];
+    if (charset && !/^utf-?8$/i.test(charset)) {
+      throw new ApiError("REQUEST_INVALID", `Content-Type charset must be utf-8 (got "${charset}")`, {
+        details: { path: "Content-Type", value: contentType },
+      });
+    }
     next();
   };
   const requireBody: RequestHandler = (req, _res, next) => {

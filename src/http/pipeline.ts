@@ -113,8 +113,8 @@ function idempotencyStage(deps: PipelineDeps): RequestHandler {
       return;
     }
     res.locals["claim"] = decision.claim;
-    // Whatever happens next (an error, a client hang-up), the key is freed when the exchange ends.
-    res.once("close", () => decision.claim.release());
+    // Freed by the execute stage when execution ends, not when the client hangs up: a client
+    // that timed out and retries must see 409 IN_PROGRESS, never a second write.
     next();
   };
 }

@@ -42,7 +42,7 @@ export class JobWorker {
   #held = false;
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
-  readonly #waiters = new Map<number, Set<() => void>>();
+  readonly #waiters = new Map<number, Set<(finished: boolean) => void>>();
   readonly #handedOff = new Map<number, unknown[]>();
 
   constructor(deps: JobWorkerDeps) {
@@ -102,9 +102,9 @@ export class JobWorker {
     return new Promise((resolve) => {
       const waiters = this.#waiters.get(jobSeq) ?? new Set();
       this.#waiters.set(jobSeq, waiters);
-      const done = (): void => {
+      const done = (finished: boolean): void => {
         clearTimeout(timer);
-        resolve(true);
+        resolve(finished);
       };
       const timer = setTimeout(() => {
         waiters.delete(done);
@@ -123,7 +123,17 @@ export class JobWorker {
   #finished(jobSeq: number): void {
     const waiters = this.#waiters.get(jobSeq);
     this.#waiters.delete(jobSeq);
-    for (const waiter of waiters ?? []) waiter();
+    for (const waiter of waiters ?? []) waiter(true);
+  }
+
+  /**
+   * Answers every `Prefer: wait` request now with "not finished", so each sends its 202: on
+   * shutdown the server must not hold an accepted job's acknowledgement hostage.
+   */
+  releaseWaiters(): void {
+    const all = [...this.#waiters.values()];
+    this.#waiters.clear();
+    for (const waiters of all) for (const waiter of waiters) waiter(false);
   }
 
   async #run(): Promise<void> {
@@ -190,7 +200,7 @@ export class JobWorker {
    */
   #commitChunk(job: JobRecord, object: ObjectDefinition, records: unknown[], start: number, limit: number): number | null {
     const { store, clock, newRecordId } = this.#deps;
-    if (!store.jobs.bySeq(job.seq)) return null;
+    if (store.jobs.bySeq(job.seq)?.id !== job.id) return null;
     const now = clock.now();
     const deadline = performance.now() + this.#chunkBudgetMs;
     let end = limit;

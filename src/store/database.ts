@@ -80,7 +80,9 @@ const migrations: readonly string[] = [
   `,
   `
   CREATE TABLE jobs (
-    seq INTEGER PRIMARY KEY,
+    -- AUTOINCREMENT: a job accepted after a reset must never take the seq of a wiped one that
+    -- the worker may still be holding.
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
     workspace TEXT NOT NULL,
     object TEXT NOT NULL,

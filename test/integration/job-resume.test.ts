@@ -53,6 +53,25 @@ describe("a batch job interrupted between chunks", () => {
     expect(second.jobs.errors(job.seq, 0, 10).map((error) => error.index)).toEqual([4]);
   });
 
+  it("abandons a job wiped by a reset mid-way and runs the next job in full, its seq never reused", async () => {
+    const store = createStore(join(tempDir(), "cdp.sqlite"));
+    open.push(store);
+    store.workspaces.ensureWorkspace("default", clock.now());
+    const event = (i: number) => ({ event: "page_view", occurred_at: "2026-04-21T15:00:00Z", url: `/old/${i}` });
+    const wiped = store.jobs.create({ id: "rjob_old", workspace: "default", object: "events", operation: "append-batch", matchKey: null, records: Array.from({ length: 6 }, (_, i) => event(i)), now: clock.now() });
+    const running = worker(store);
+    running.start(); // the first chunk of the old job commits before start() returns
+    store.reset();
+    const next = store.jobs.create({ id: "rjob_new", workspace: "default", object: "events", operation: "append-batch", matchKey: null, records: [{ event: "signup", occurred_at: "2026-04-21T15:00:00Z" }], now: clock.now() });
+    expect(next.seq).not.toBe(wiped.seq);
+    running.notify();
+    expect(await running.waitFor(next.seq, 5_000)).toBe(true);
+    await running.stop();
+    expect(store.jobs.bySeq(next.seq)?.metrics).toEqual({ totalRows: 1, processedRows: 1, insertedRows: 1, mergedRows: 0, invalidRows: 0 });
+    const rows = store.records.list({ workspace: "default", object: "events", filters: [], afterSeq: 0, limit: 100 });
+    expect(rows.map((row) => row.fields["event"])).toEqual(["signup"]);
+  });
+
   it("marks a job whose object no longer exists as failed, with the reason", async () => {
     const store = createStore(join(tempDir(), "cdp.sqlite"));
     open.push(store);
