@@ -21,6 +21,8 @@ async function start(flags: RawSettings): Promise<void> {
   } catch (error) {
     if (error instanceof ConfigError || error instanceof SchemaLoadError || error instanceof ScenarioLoadError) fail(error.message, 2);
     if (error instanceof DatabaseInUseError) fail(error.message, 1);
+    // A path that is a folder, unwritable, or not a database: one line, not a stack.
+    if ((error as Error).name === "SqliteError") fail(`cannot open the database: ${(error as Error).message} (check --db)`, 2);
     throw error;
   }
   let address;

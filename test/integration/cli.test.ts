@@ -515,6 +515,14 @@ describe("cdp-emulator CLI", () => {
       expect(health.status).toBe(200);
     });
 
+    it("exits 2 with one line, no stack, when --db cannot be opened", async () => {
+      const dir = tempDir();
+      const result = await runCli(["--port", "0", "--db", dir, "--log-level", "silent"], dir);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain("cannot open the database");
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    });
+
     it("refuses to start on a database file another emulator is using, and says so", async () => {
       const dir = tempDir();
       const db = join(dir, "shared.sqlite");
