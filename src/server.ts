@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import express, { type Express } from "express";
+import express, { type Express, type Request } from "express";
 import { pino, type Logger } from "pino";
 import { monotonicFactory } from "ulid";
 import { createJobOperations } from "./api/jobs.js";
@@ -13,6 +13,7 @@ import { createControlRoutes } from "./control/routes.js";
 import { ScenarioRunner, type ScenarioApplied } from "./control/scenarios.js";
 import { ApiError } from "./domain/errors.js";
 import { IdempotencyGuard, IdempotencyPruner } from "./http/idempotency.js";
+import { errorEnvelope } from "./http/error-envelope.js";
 import { createPublicPipeline } from "./http/pipeline.js";
 import { JobWorker } from "./jobs/worker.js";
 import { FaultRules } from "./chaos/faults.js";
@@ -131,17 +132,14 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     CONTROL_BASE_PATH,
     createControlRoutes({ store, objects, clock, logger, worker, rateLimiter, faults, journal, scenarios, version, startedAt: performance.now() }),
   );
-  // Outside both prefixes: still the envelope, never Express's HTML 404.
-  app.use((req, res) => {
-    res.status(404).json({
-      success: false,
-      error: {
-        code: "CDP_ETL.NOT_FOUND",
-        message: `No such endpoint: ${req.method} ${req.path}; the API lives under ${PUBLIC_BASE_PATH}, the control plane under ${CONTROL_BASE_PATH}`,
-        details: {},
-      },
-    });
+  // Outside both prefixes: still the envelope (from the one place that makes it), never Express's HTML 404.
+  app.use((req: Request) => {
+    throw new ApiError(
+      "NOT_FOUND",
+      `No such endpoint: ${req.method} ${req.path}; the API lives under ${PUBLIC_BASE_PATH}, the control plane under ${CONTROL_BASE_PATH}`,
+    );
   });
+  app.use(errorEnvelope({ logger }));
 
   let server: Server | undefined;
   let url: string | undefined;

@@ -1,4 +1,5 @@
 import { ApiError } from "../domain/errors.js";
+import { decodeCursor, encodeCursor, pageLimit } from "../domain/paging.js";
 import { parseBatchWrite } from "../domain/requests.js";
 import type { JobWorker } from "../jobs/worker.js";
 import type { ObjectRegistry } from "../object-schemas.js";
@@ -15,8 +16,6 @@ export interface JobsDeps {
 
 const FIRST_ERRORS = 10;
 export const MAX_PREFER_WAIT_SECONDS = 30;
-const DEFAULT_ERRORS_PAGE = 100;
-const MAX_ERRORS_PAGE = 1000;
 
 const iso = (epochMs: number | null): string | null => (epochMs === null ? null : new Date(epochMs).toISOString());
 const statusPath = (job: JobRecord): string => `/records/${job.object}/jobs/${job.id}`;
@@ -134,7 +133,7 @@ export function createJobOperations(deps: JobsDeps): Operation[] {
     handle(context) {
       const job = findJob(deps, context);
       const limit = pageLimit(context.query["limit"]);
-      const fromIndex = cursorIndex(context.query["cursor"]);
+      const fromIndex = decodeCursor(context.query["cursor"]);
       const page = deps.jobs.errors(job.seq, fromIndex, limit + 1);
       const rows = page.slice(0, limit);
       const next = page[limit];
@@ -142,33 +141,11 @@ export function createJobOperations(deps: JobsDeps): Operation[] {
         status: 200,
         body: {
           success: true,
-          data: { errors: rows, nextCursor: next ? Buffer.from(`i:${next.index}`).toString("base64url") : null },
+          data: { errors: rows, nextCursor: next ? encodeCursor(next.index) : null },
         },
       };
     },
   };
 
   return [batch("append-batch"), batch("upsert-batch"), status, errors];
-}
-
-function pageLimit(raw: unknown): number {
-  if (raw === undefined) return DEFAULT_ERRORS_PAGE;
-  const limit = typeof raw === "string" && /^\d+$/.test(raw) ? Number(raw) : NaN;
-  if (!(limit >= 1 && limit <= MAX_ERRORS_PAGE)) {
-    throw new ApiError("REQUEST_INVALID", `limit: must be a whole number from 1 to ${MAX_ERRORS_PAGE}`, {
-      details: { path: "limit", value: raw },
-    });
-  }
-  return limit;
-}
-
-function cursorIndex(raw: unknown): number {
-  if (raw === undefined) return 0;
-  const match = typeof raw === "string" ? /^i:(\d+)$/.exec(Buffer.from(raw, "base64url").toString("utf8")) : null;
-  if (!match?.[1]) {
-    throw new ApiError("REQUEST_INVALID", "cursor: not a cursor this endpoint returned; pass nextCursor as given", {
-      details: { path: "cursor", value: raw },
-    });
-  }
-  return Number(match[1]);
 }

@@ -7,6 +7,7 @@ import type { FaultRules } from "../chaos/faults.js";
 import type { Journal } from "../chaos/journal.js";
 import type { RateLimiter } from "../chaos/rate-limiter.js";
 import { ApiError } from "../domain/errors.js";
+import { decodeCursor, encodeCursor, optionalString, pageLimit } from "../domain/paging.js";
 import type { StoredRow } from "../domain/identity.js";
 import type { ObjectDefinition } from "../domain/object-schema.js";
 import { resolveBearer } from "../http/auth.js";
@@ -35,8 +36,6 @@ export interface ControlDeps {
   startedAt: number;
 }
 
-const MAX_PAGE = 1000;
-const DEFAULT_PAGE = 100;
 
 /** The emulator's own API under /_emulator: never part of the vendor's contract, same envelope. */
 export function createControlRoutes(deps: ControlDeps): Router {
@@ -224,36 +223,3 @@ function filterValue(type: string, name: string, text: string): string | number 
   return text;
 }
 
-function optionalString(value: unknown, name: string): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== "string") {
-    throw new ApiError("REQUEST_INVALID", `${name}: give it once, as a single value`, { details: { path: name } });
-  }
-  return value;
-}
-
-function pageLimit(raw: unknown): number {
-  const text = optionalString(raw, "limit");
-  if (text === undefined) return DEFAULT_PAGE;
-  const limit = Number(text);
-  if (!/^\d+$/.test(text) || limit < 1 || limit > MAX_PAGE) {
-    throw new ApiError("REQUEST_INVALID", `limit: must be a whole number from 1 to ${MAX_PAGE}`, {
-      details: { path: "limit", value: text },
-    });
-  }
-  return limit;
-}
-
-const encodeCursor = (position: number): string => Buffer.from(`p:${position}`).toString("base64url");
-
-function decodeCursor(raw: unknown): number {
-  const text = optionalString(raw, "cursor");
-  if (text === undefined) return 0;
-  const match = /^p:(\d+)$/.exec(Buffer.from(text, "base64url").toString("utf8"));
-  if (!match?.[1]) {
-    throw new ApiError("REQUEST_INVALID", "cursor: not a cursor this endpoint returned; pass nextCursor as given", {
-      details: { path: "cursor", value: text },
-    });
-  }
-  return Number(match[1]);
-}
