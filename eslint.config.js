@@ -30,6 +30,16 @@ export default tseslint.config(
     },
   },
   {
+    // The client ships to applications that talk to the real API: it may import only itself.
+    files: ["src/client/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { patterns: [{ group: ["../*", "!./*"], message: "src/client imports nothing of the emulator." }] },
+      ],
+    },
+  },
+  {
     files: ["test/**/*.ts"],
     rules: { "@typescript-eslint/no-non-null-assertion": "off" },
   },
