@@ -1,0 +1,173 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { CdpClient, RecordBuffer, type CdpClientOptions, type DeadLetter, type JobReport } from "../../src/client/index.js";
+import { call, startEmulator, TOKEN, type TestEmulator } from "../helpers/emulator.js";
+
+interface JournalRow {
+  operation: string | null;
+  status: number | null;
+  idempotencyKey: string | null;
+  replayed: boolean;
+}
+
+let emu: TestEmulator;
+
+beforeAll(async () => {
+  emu = await startEmulator();
+});
+afterAll(async () => {
+  await emu.dispose();
+});
+afterEach(async () => {
+  await control("POST", "/reset", {});
+});
+
+async function control<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T> {
+  const response = await call<{ data: T }>(`${emu.url}/_emulator${path}`, { method, ...(body === undefined ? {} : { body }) });
+  if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${response.text}`);
+  return response.body.data;
+}
+const batches = async (): Promise<JournalRow[]> =>
+  (await control<{ entries: JournalRow[] }>("GET", "/journal?limit=1000&operation=upsert-batch")).entries;
+const rowCount = async (object = "profiles"): Promise<number> =>
+  (await control<{ records: unknown[] }>("GET", `/records/${object}?limit=1000`)).records.length;
+
+function client(options: Partial<CdpClientOptions> = {}): CdpClient {
+  return new CdpClient({ baseUrl: `${emu.url}/public/v1`, token: TOKEN, retry: { baseDelayMs: 5, maxDelayMs: 20 }, ...options });
+}
+const profile = (i: number): Record<string, unknown> => ({ email: `user${i}@example.com`, tier: "gold" });
+
+describe("RecordBuffer", () => {
+  it("flushes one batch when maxSize records are waiting", async () => {
+    const buffer = new RecordBuffer({ client: client(), object: "profiles", matchKey: "email", maxSize: 5, maxAgeMs: 60_000 });
+    for (let i = 0; i < 5; i++) await buffer.add(profile(i));
+    expect(buffer.pending).toBe(0);
+    expect(await batches()).toHaveLength(1);
+    await buffer.close();
+  });
+
+  it("flushes on its timer when the oldest record reaches maxAgeMs, with no further add", async () => {
+    const buffer = new RecordBuffer({ client: client(), object: "profiles", maxSize: 500, maxAgeMs: 50 });
+    await buffer.add(profile(1));
+    expect(buffer.pending).toBe(1);
+    await expect.poll(() => batches().then((entries) => entries.length)).toBe(1);
+    expect(buffer.pending).toBe(0);
+    await buffer.close();
+  });
+
+  it("never runs two flushes at once", async () => {
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const counting: typeof fetch = async (input, init) => {
+      inFlight += 1;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      try {
+        return await fetch(input, init);
+      } finally {
+        inFlight -= 1;
+      }
+    };
+    await control("POST", "/faults", { match: { operation: "upsert-batch" }, action: { delayMs: 30 } });
+    const buffer = new RecordBuffer({ client: client({ fetch: counting }), object: "profiles", maxSize: 3, maxAgeMs: 5 });
+    const adds: Promise<void>[] = [];
+    for (let i = 0; i < 20; i++) adds.push(buffer.add(profile(i)));
+    await Promise.all(adds);
+    await buffer.close();
+    expect(maxInFlight).toBe(1);
+    expect(await rowCount()).toBe(20);
+  });
+
+  it("keeps a batch that failed transiently and re-sends it with the same key, writing each record once", async () => {
+    await control("POST", "/faults", { match: { operation: "upsert-batch" }, action: { status: 503 } });
+    const errors: unknown[] = [];
+    const buffer = new RecordBuffer({
+      client: client({ retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 } }),
+      object: "profiles",
+      maxSize: 100,
+      maxAgeMs: 60_000,
+      onError: (error) => errors.push(error),
+    });
+    for (let i = 0; i < 4; i++) await buffer.add(profile(i));
+    await expect(buffer.flush()).rejects.toMatchObject({ status: 503, attempts: 2 });
+    expect(buffer.pending).toBe(4);
+
+    await control("DELETE", "/faults");
+    await buffer.add(profile(4));
+    await buffer.close();
+    const entries = await batches();
+    expect(entries.map((entry) => entry.status)).toEqual([503, 503, 202, 202]);
+    // The failed batch kept its key; the record added later went in a batch of its own.
+    expect(entries[0]!.idempotencyKey).toBe(entries[2]!.idempotencyKey);
+    expect(entries[3]!.idempotencyKey).not.toBe(entries[2]!.idempotencyKey);
+    await expect.poll(() => rowCount()).toBe(5);
+  });
+
+  it("derives each flush's key from its records, so a restarted flush of the same records writes nothing twice", async () => {
+    for (let run = 0; run < 2; run++) {
+      const buffer = new RecordBuffer({ client: client(), object: "events", operation: "append", maxSize: 100, maxAgeMs: 60_000 });
+      await buffer.add({ event: "page_view", session_id: "s1", occurred_at: "2026-04-21T15:00:00Z" });
+      await buffer.add({ event: "cta_click", session_id: "s1", occurred_at: "2026-04-21T15:01:12Z" });
+      await buffer.close();
+    }
+    const entries = (await control<{ entries: JournalRow[] }>("GET", "/journal?operation=append-batch")).entries;
+    expect(entries.map((entry) => entry.replayed)).toEqual([false, true]);
+    await expect.poll(() => rowCount("events")).toBe(2);
+  });
+
+  it("dead-letters a batch the API refuses for good and carries on with the next", async () => {
+    const letters: DeadLetter[] = [];
+    const buffer = new RecordBuffer({
+      client: client(),
+      object: "profiles",
+      maxSize: 2,
+      maxAgeMs: 60_000,
+      onDeadLetter: (letter) => void letters.push(letter),
+    });
+    await buffer.add({ email: "a@example.com", favourite_colour: "red" });
+    await buffer.add(profile(1));
+    await buffer.add(profile(2));
+    await buffer.add(profile(3));
+    await buffer.close();
+    expect(letters).toHaveLength(1);
+    expect(letters[0]).toMatchObject({ operation: "upsert-batch", failureType: "schema" });
+    expect(letters[0]!.records).toHaveLength(2);
+    expect(buffer.stats).toMatchObject({ acceptedBatches: 1, acceptedRecords: 2, deadLetteredRecords: 2, pending: 0 });
+  });
+
+  it("keeps a permanently refused batch and rejects every flush when nothing can take the dead letter", async () => {
+    const buffer = new RecordBuffer({ client: client(), object: "profiles", maxSize: 10, maxAgeMs: 60_000 });
+    await buffer.add({ email: "a@example.com", favourite_colour: "red" });
+    await expect(buffer.flush()).rejects.toMatchObject({ code: "CDP_ETL.VALIDATION.REQUEST_SCHEMA" });
+    await expect(buffer.close()).rejects.toMatchObject({ code: "CDP_ETL.VALIDATION.REQUEST_SCHEMA" });
+    expect(buffer.pending).toBe(1);
+  });
+
+  it("waits for each accepted batch's job and reports its invalid rows", async () => {
+    const reports: JobReport[] = [];
+    const buffer = new RecordBuffer({
+      client: client(),
+      object: "profiles",
+      matchKey: "email",
+      maxSize: 3,
+      maxAgeMs: 60_000,
+      waitForJob: { initialDelayMs: 10 },
+      onJobDone: (report) => void reports.push(report),
+    });
+    await buffer.add(profile(1));
+    await buffer.add({ email: "not-an-email" });
+    await buffer.add(profile(2));
+    await buffer.close();
+    expect(reports).toHaveLength(1);
+    expect(reports[0]!.job).toMatchObject({ state: "completed", metrics: { insertedRows: 2, invalidRows: 1 } });
+    expect(reports[0]!.invalidRows).toMatchObject([{ index: 1, path: "records[1].email" }]);
+  });
+
+  it("refuses records after close", async () => {
+    const buffer = new RecordBuffer({ client: client(), object: "profiles" });
+    await buffer.close();
+    expect(() => buffer.add(profile(1))).toThrow(/closed/);
+  });
+
+  it.each([0, 10_001, 1.5])("refuses maxSize %d", (maxSize) => {
+    expect(() => new RecordBuffer({ client: client(), object: "profiles", maxSize })).toThrow(/maxSize/);
+  });
+});
