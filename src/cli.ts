@@ -1,10 +1,15 @@
 #!/usr/bin/env node
 import { Command, Option } from "commander";
+import { monotonicFactory } from "ulid";
 import { ConfigError, environmentVariables, resolveConfig, type RawSettings } from "./config.js";
 import { ScenarioLoadError } from "./chaos/scenarios.js";
-import { SchemaLoadError } from "./object-schemas.js";
+import { createSeedRequestParser, seedGenerated } from "./control/seed.js";
+import { ApiError } from "./domain/errors.js";
+import { loadObjectSchemas, SchemaLoadError } from "./object-schemas.js";
+import { SeedDataError } from "./seed/ndjson.js";
 import { createEmulator, PUBLIC_BASE_PATH, readVersion } from "./server.js";
 import { DatabaseInUseError } from "./store/database.js";
+import { createStore, type Store } from "./store/store.js";
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -19,7 +24,14 @@ async function start(flags: RawSettings): Promise<void> {
     const config = resolveConfig(flags, process.env);
     emulator = createEmulator(config);
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof SchemaLoadError || error instanceof ScenarioLoadError) fail(error.message, 2);
+    if (
+      error instanceof ConfigError ||
+      error instanceof SchemaLoadError ||
+      error instanceof ScenarioLoadError ||
+      error instanceof SeedDataError
+    ) {
+      fail(error.message, 2);
+    }
     if (error instanceof DatabaseInUseError) fail(error.message, 1);
     // A path that is a folder, unwritable, or not a database: one line, not a stack.
     if ((error as Error).name === "SqliteError") fail(`cannot open the database: ${(error as Error).message} (check --db)`, 2);
@@ -63,6 +75,67 @@ async function start(flags: RawSettings): Promise<void> {
   process.on("SIGINT", shutdown);
 }
 
+interface SeedFlags {
+  object?: string;
+  count?: string;
+  seed?: string;
+  workspace?: string;
+  db?: string;
+  schemas?: string;
+}
+
+/** A flag that must be a whole number stays text unless it is one, so the check can quote it as typed. */
+const wholeNumber = (value: string | undefined): number | string | undefined => (value !== undefined && /^\d+$/.test(value) ? Number(value) : value);
+
+/** `cdp-emulator seed`: generated records straight into the database file, no server needed. */
+async function seed(flags: SeedFlags): Promise<void> {
+  const startedAt = performance.now();
+  let config;
+  let objects;
+  let request;
+  try {
+    // The same --db and --schemas (and their environment variables and defaults) as start.
+    config = resolveConfig({ db: flags.db, schemas: flags.schemas }, process.env);
+    objects = loadObjectSchemas(config.schemasDir, config.collisionPolicies);
+    request = createSeedRequestParser(objects)({
+      object: flags.object,
+      count: wholeNumber(flags.count),
+      seed: wholeNumber(flags.seed),
+      workspace: flags.workspace,
+    });
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof SchemaLoadError) fail(error.message, 2);
+    if (error instanceof ApiError && error.kind === "NOT_FOUND") fail(`--object ${error.message}`, 2);
+    // "count: must be …" reads as the flag: "--count must be …".
+    if (error instanceof ApiError) fail(error.message.replace(/^(\w+): /, "--$1 "), 2);
+    throw error;
+  }
+  let store: Store;
+  try {
+    store = createStore(config.db);
+  } catch (error) {
+    if (error instanceof DatabaseInUseError) fail(`${error.message}; or seed the running emulator with POST /_emulator/seed`, 1);
+    if ((error as Error).name === "SqliteError") fail(`cannot open the database: ${(error as Error).message} (check --db)`, 2);
+    throw error;
+  }
+  let result;
+  try {
+    const now = Date.now();
+    // One timestamp for the whole run: the ids still increase, and no fresh randomness per millisecond.
+    const nextUlid = monotonicFactory();
+    result = await seedGenerated({ store, objects, newRecordId: () => `rec_${nextUlid(now)}` }, { ...request, now });
+  } catch (error) {
+    store.close(); // before exiting: fail() does not come back to run a finally
+    if (error instanceof ApiError) fail(error.message, 2);
+    throw error;
+  }
+  store.close();
+  const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
+  process.stdout.write(
+    `seeded ${result.count} ${result.object} into workspace ${result.workspace} (seed ${result.seed}, db ${config.db}) in ${seconds} s\n`,
+  );
+}
+
 export function buildProgram(): Command {
   const program = new Command("cdp-emulator")
     .description("A faithful local emulator of the CDP Records API")
@@ -94,8 +167,21 @@ export function buildProgram(): Command {
     .addOption(new Option("--journal-size <n>", `public requests the journal keeps (default 10000; ${env.journalSize})`))
     .addOption(new Option("--scenarios <dir>", `folder of scenario files (default: the bundled ones; ${env.scenarios})`))
     .addOption(new Option("--scenario <name|file>", `load a scenario at start (${env.scenario})`))
+    .addOption(new Option("--seed-data <file>", `NDJSON records to load at start, as export writes them (${env.seedData})`))
     .action(async (flags: RawSettings) => {
       await start(flags);
+    });
+  program
+    .command("seed")
+    .description("write generated, realistic records into the database (the emulator must not be running on it)")
+    .addOption(new Option("--object <name>", "object to seed, e.g. profiles"))
+    .addOption(new Option("--count <n>", "how many records, 1 to 1000000"))
+    .addOption(new Option("--seed <n>", "seed for repeatable data (default: random, printed)"))
+    .addOption(new Option("--workspace <name>", "workspace, created if missing (default default)"))
+    .addOption(new Option("--db <file>", `SQLite file (default .cdp-emulator/cdp.sqlite; ${env.db})`))
+    .addOption(new Option("--schemas <dir>", `folder of object schema files (default: the bundled ones; ${env.schemas})`))
+    .action(async (flags: SeedFlags) => {
+      await seed(flags);
     });
   return program;
 }

@@ -37,6 +37,8 @@ export interface Config {
   scenariosDir: string;
   /** A scenario to load at start: a name in scenariosDir, or a file path. */
   scenario: string | null;
+  /** An NDJSON file of records to load at start (the format export writes). */
+  seedData: string | null;
 }
 
 export const bundledSchemasDir = (): string => fileURLToPath(new URL("../schemas/objects", import.meta.url));
@@ -56,6 +58,7 @@ export const defaultConfig = (): Config => ({
   journalSize: 10_000,
   scenariosDir: bundledScenariosDir(),
   scenario: null,
+  seedData: null,
 });
 
 export class ConfigError extends Error {
@@ -80,6 +83,7 @@ export interface RawSettings {
   journalSize?: string;
   scenarios?: string;
   scenario?: string;
+  seedData?: string;
 }
 
 /** Each flag's environment variable; a flag given on the command line wins over it. */
@@ -97,6 +101,7 @@ export const environmentVariables = {
   journalSize: "CDP_EMULATOR_JOURNAL_SIZE",
   scenarios: "CDP_EMULATOR_SCENARIOS",
   scenario: "CDP_EMULATOR_SCENARIO",
+  seedData: "CDP_EMULATOR_SEED_DATA",
 } as const;
 
 const splitList = (value: string): string[] =>
@@ -155,6 +160,8 @@ export function resolveConfig(flags: RawSettings, env: Record<string, string | u
   if (scenarios !== undefined) config.scenariosDir = scenarios;
   const scenario = pick("scenario");
   if (scenario !== undefined && scenario.trim() !== "") config.scenario = scenario;
+  const seedData = pick("seedData");
+  if (seedData !== undefined && seedData.trim() !== "") config.seedData = seedData;
 
   const tokens = pickList("token");
   if (tokens !== undefined) config.tokens = parseTokens(tokens);

@@ -11,6 +11,7 @@ import { EmulatorClock } from "./chaos/clock.js";
 import { defaultConfig, type Config } from "./config.js";
 import { createControlRoutes } from "./control/routes.js";
 import { ScenarioRunner, type ScenarioApplied } from "./control/scenarios.js";
+import { loadSeedData } from "./control/seed.js";
 import { ApiError } from "./domain/errors.js";
 import { IdempotencyGuard, IdempotencyPruner } from "./http/idempotency.js";
 import { errorEnvelope } from "./http/error-envelope.js";
@@ -27,6 +28,7 @@ export { ConfigError, resolveConfig, type Config } from "./config.js";
 export { EmulatorClock, type Clock } from "./chaos/clock.js";
 export { SchemaLoadError } from "./object-schemas.js";
 export { ScenarioLoadError } from "./chaos/scenarios.js";
+export { SeedDataError } from "./seed/ndjson.js";
 export type { ScenarioApplied } from "./control/scenarios.js";
 
 export interface EmulatorOptions extends Partial<Config> {
@@ -104,6 +106,15 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
       throw error;
     }
   }
+  if (config.seedData !== null) {
+    try {
+      const loaded = loadSeedData({ store, objects, newRecordId }, { file: config.seedData, now: clock.now() });
+      logger.info({ file: config.seedData, records: loaded }, "seed data loaded");
+    } catch (error) {
+      store.close();
+      throw error;
+    }
+  }
   const operations = [
     ...createRecordOperations({ objects, records: store.records, newRecordId }),
     ...createJobOperations({ objects, jobs: store.jobs, worker, newJobId: () => `rjob_${nextUlid(clock.now())}` }),
@@ -130,7 +141,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
   );
   app.use(
     CONTROL_BASE_PATH,
-    createControlRoutes({ store, objects, clock, logger, worker, rateLimiter, faults, journal, scenarios, version, startedAt: performance.now() }),
+    createControlRoutes({ store, objects, clock, logger, worker, rateLimiter, faults, journal, scenarios, newRecordId, version, startedAt: performance.now() }),
   );
   // Outside both prefixes: still the envelope (from the one place that makes it), never Express's HTML 404.
   app.use((req: Request) => {

@@ -10,7 +10,6 @@ import { ApiError } from "../domain/errors.js";
 import { decodeCursor, encodeCursor, optionalString, pageLimit } from "../domain/paging.js";
 import type { StoredRow } from "../domain/identity.js";
 import type { ObjectDefinition } from "../domain/object-schema.js";
-import { resolveBearer } from "../http/auth.js";
 import { correlationId } from "../http/correlation-id.js";
 import { errorEnvelope } from "../http/error-envelope.js";
 import type { JobWorker } from "../jobs/worker.js";
@@ -20,7 +19,8 @@ import type { RowFilter } from "../store/records-store.js";
 import type { Store } from "../store/store.js";
 import { registerChaosRoutes } from "./chaos.js";
 import { registerScenarioRoutes, type ScenarioRunner } from "./scenarios.js";
-import { registerWorkspaceRoutes } from "./workspaces.js";
+import { registerSeedRoutes } from "./seed.js";
+import { registerWorkspaceRoutes, workspaceOf } from "./workspaces.js";
 
 export interface ControlDeps {
   store: Store;
@@ -32,10 +32,10 @@ export interface ControlDeps {
   scenarios: ScenarioRunner;
   logger: Logger;
   worker: JobWorker;
+  newRecordId: () => string;
   version: string;
   startedAt: number;
 }
-
 
 /** The emulator's own API under /_emulator: never part of the vendor's contract, same envelope. */
 export function createControlRoutes(deps: ControlDeps): Router {
@@ -157,6 +157,7 @@ export function createControlRoutes(deps: ControlDeps): Router {
   registerWorkspaceRoutes(router, { store: deps.store, clock: deps.clock });
   registerChaosRoutes(router, deps);
   registerScenarioRoutes(router, deps);
+  registerSeedRoutes(router, deps);
 
   router.use((req: Request) => {
     throw new ApiError("NOT_FOUND", `No such control-plane endpoint: ${req.method} ${req.originalUrl.split("?")[0] ?? ""}`);
@@ -172,19 +173,6 @@ function describeRow(row: StoredRow) {
     updatedAt: new Date(row.updatedAt).toISOString(),
     fields: row.fields,
   };
-}
-
-/** The bearer token's workspace when one is sent, else `?workspace=`, else `default`. */
-function workspaceOf(req: Request, deps: ControlDeps): string {
-  const header = req.get("authorization");
-  if (header !== undefined) return resolveBearer(header, { workspaces: deps.store.workspaces, clock: deps.clock }).workspace;
-  const workspace = optionalString(req.query["workspace"], "workspace") ?? "default";
-  if (!deps.store.workspaces.exists(workspace)) {
-    throw new ApiError("NOT_FOUND", `Workspace "${workspace}" does not exist`, {
-      details: { path: "workspace", value: workspace },
-    });
-  }
-  return workspace;
 }
 
 const RESERVED_PARAMS = new Set(["limit", "cursor", "workspace"]);

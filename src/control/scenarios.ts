@@ -3,11 +3,10 @@ import type { EmulatorClock } from "../chaos/clock.js";
 import type { FaultRules } from "../chaos/faults.js";
 import type { RateLimiter, RateLimits } from "../chaos/rate-limiter.js";
 import type { Scenario, ScenarioCatalogue, ScenarioSeed } from "../chaos/scenarios.js";
-import { ApiError, problemToError } from "../domain/errors.js";
-import { planAppend, planUpsert } from "../domain/identity.js";
-import { checkRecord } from "../domain/validation.js";
+import { ApiError } from "../domain/errors.js";
 import type { ObjectRegistry } from "../object-schemas.js";
 import type { Store } from "../store/store.js";
+import { writeSeedRecord } from "./seed.js";
 
 export interface ScenarioDeps {
   catalogue: ScenarioCatalogue;
@@ -121,7 +120,7 @@ export function seedRecords(
   seed: ScenarioSeed,
   now: number,
 ): Record<string, number> {
-  const { store, objects, newRecordId } = deps;
+  const { store, objects } = deps;
   return store.transaction(() => {
     store.workspaces.ensureWorkspace(seed.workspace, now);
     const counts: Record<string, number> = {};
@@ -133,22 +132,7 @@ export function seedRecords(
         });
       }
       for (const [index, record] of records.entries()) {
-        const basePath = `seed.records.${objectName}[${index}]`;
-        const problem = checkRecord(object, record, basePath);
-        if (problem) throw problemToError(problem);
-        const key = record[object.primaryKey];
-        const plan =
-          key === undefined || key === null
-            ? planAppend(object, record, basePath)
-            : planUpsert({
-                object,
-                record,
-                matchKey: object.primaryKey,
-                policy: object.collisionPolicy,
-                lookup: store.records.lookup(seed.workspace, object.objectName),
-                basePath,
-              });
-        store.records.apply({ workspace: seed.workspace, object, plan, newId: newRecordId, now });
+        writeSeedRecord(deps, { workspace: seed.workspace, object, record, basePath: `seed.records.${objectName}[${index}]`, now });
       }
       counts[objectName] = records.length;
     }

@@ -1,9 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { Ajv, type JSONSchemaType } from "ajv";
-import type { Router } from "express";
+import type { Request, Router } from "express";
 import type { Clock } from "../chaos/clock.js";
 import { WORKSPACE_PATTERN } from "../config.js";
 import { ApiError } from "../domain/errors.js";
+import { optionalString } from "../domain/paging.js";
+import { resolveBearer } from "../http/auth.js";
 import type { Store } from "../store/store.js";
 import { allScopes, type Scope } from "../store/workspaces-store.js";
 
@@ -91,4 +93,17 @@ function bodyError(error: { instancePath: string; message?: string; params: Reco
   const extra = error?.params["additionalProperty"];
   const what = extra ? `"${String(extra)}" is not a field here` : (error?.message ?? "is invalid");
   return new ApiError("REQUEST_INVALID", `${path ? `${path}: ` : ""}${what}; ${hint}`, { details: { path: path || String(extra ?? "") } });
+}
+
+/** The bearer token's workspace when one is sent, else `?workspace=`, else `default`. */
+export function workspaceOf(req: Request, deps: { store: Store; clock: Clock }): string {
+  const header = req.get("authorization");
+  if (header !== undefined) return resolveBearer(header, { workspaces: deps.store.workspaces, clock: deps.clock }).workspace;
+  const workspace = optionalString(req.query["workspace"], "workspace") ?? "default";
+  if (!deps.store.workspaces.exists(workspace)) {
+    throw new ApiError("NOT_FOUND", `Workspace "${workspace}" does not exist`, {
+      details: { path: "workspace", value: workspace },
+    });
+  }
+  return workspace;
 }

@@ -18,6 +18,8 @@ export interface FieldDefinition {
   format: string | null;
   required: boolean;
   identity: boolean;
+  /** The property's JSON Schema as written, so the seed generator can honour its bounds, enum and pattern. */
+  schema: Readonly<Record<string, unknown>>;
 }
 
 export interface ObjectDefinition {
@@ -147,6 +149,7 @@ export function createSchemaCompiler(): (name: string, document: unknown) => Obj
         format: typeof format === "string" ? format : null,
         required: requiredFields.includes(fieldName),
         identity,
+        schema: property,
       });
     }
 

@@ -102,6 +102,9 @@ export class RecordsStore {
           ORDER BY id LIMIT ?`,
       ),
       maxWriteSeq: db.prepare<[], { max: number | null }>(`SELECT MAX(written_seq) AS max FROM identities`),
+      fieldsPage: db.prepare<[string, string, number, number], { seq: number; fields: string }>(
+        `SELECT seq, fields FROM records WHERE workspace = ? AND object = ? AND seq > ? ORDER BY seq LIMIT ?`,
+      ),
     };
     this.#index = new IdentityIndex((workspace, object) => this.#statements.scopeIdentities.all(workspace, object));
     this.#writeSeq = this.#statements.maxWriteSeq.get()?.max ?? 0;
@@ -233,6 +236,23 @@ export class RecordsStore {
     }
     const filterParams = filters.flatMap((filter) => [`$."${filter.field.replaceAll('"', '\\"')}"`, filter.value]);
     return statement.all(input.workspace, input.object, input.afterSeq, ...filterParams, input.limit).map(toStoredRow);
+  }
+
+  /**
+   * Every row's fields as stored (JSON text, not parsed), in write order. Fetched a page at a time
+   * rather than through one open cursor: a caller that awaits between rows (a streamed HTTP
+   * response) must not keep the connection busy, or every other statement would throw meanwhile.
+   */
+  *iterateFields(input: { workspace: string; object: string; pageSize?: number }): Generator<string, void, undefined> {
+    const pageSize = input.pageSize ?? 1000;
+    let afterSeq = 0;
+    for (;;) {
+      const page = this.#statements.fieldsPage.all(input.workspace, input.object, afterSeq, pageSize);
+      for (const row of page) yield row.fields;
+      const last = page.at(-1);
+      if (!last || page.length < pageSize) return;
+      afterSeq = last.seq;
+    }
   }
 
   collisions(input: { workspace: string; object?: string; afterId: number; limit: number }): CollisionReport[] {
