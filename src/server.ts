@@ -90,6 +90,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
 
   const nextUlid = monotonicFactory();
   const newRecordId = (): string => `rec_${nextUlid(clock.now())}`;
+  const newJobId = (): string => `rjob_${nextUlid(clock.now())}`;
   const idempotency = new IdempotencyGuard({ store: store.idempotency, clock });
   const pruner = new IdempotencyPruner({ store: store.idempotency, clock });
   const worker = new JobWorker({ store, objects, clock, logger, newRecordId });
@@ -117,7 +118,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
   }
   const operations = [
     ...createRecordOperations({ objects, records: store.records, newRecordId }),
-    ...createJobOperations({ objects, jobs: store.jobs, worker, newJobId: () => `rjob_${nextUlid(clock.now())}` }),
+    ...createJobOperations({ objects, jobs: store.jobs, worker, newJobId }),
     ...createMetadataOperations({ objects }),
   ];
 
@@ -141,7 +142,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
   );
   app.use(
     CONTROL_BASE_PATH,
-    createControlRoutes({ store, objects, clock, logger, worker, rateLimiter, faults, journal, scenarios, newRecordId, version, startedAt: performance.now() }),
+    createControlRoutes({ store, objects, clock, logger, worker, rateLimiter, faults, journal, scenarios, newRecordId, newJobId, version, startedAt: performance.now() }),
   );
   // Outside both prefixes: still the envelope (from the one place that makes it), never Express's HTML 404.
   app.use((req: Request) => {

@@ -31,7 +31,7 @@ export interface DeadLetter {
 
 export type DeadLetterHandler = (letter: DeadLetter) => void | Promise<void>;
 
-export interface CdpClientOptions {
+export interface CdpClientOptions<DL extends DeadLetterHandler | undefined = DeadLetterHandler | undefined> {
   /** Up to and including `/public/v1`, e.g. `http://127.0.0.1:4010/public/v1`. */
   baseUrl: string;
   /** Bearer token. */
@@ -47,7 +47,7 @@ export interface CdpClientOptions {
    * Transient failures that outlast every retry always throw: the caller decides whether to
    * retry later (a webhook handler answers 503, a queue consumer leaves the message).
    */
-  onDeadLetter?: DeadLetterHandler;
+  onDeadLetter?: DL;
   /** For tests: the jitter source (default Math.random). */
   random?: () => number;
   /** For tests: how the client waits between attempts and polls (default setTimeout). */
@@ -112,10 +112,9 @@ const TERMINAL_JOB_STATES = new Set(["completed", "failed"]);
  * A production client of the CDP Records API on the platform `fetch`: retries what the guide
  * says to retry with the same Idempotency-Key, honours Retry-After, times out each attempt,
  * backs off voluntarily when the rate-limit budget runs low, and routes what cannot succeed to a
- * dead-letter handler. The type parameter records whether such a handler was given, so that only
- * then do writes admit `undefined`.
+ * dead-letter handler.
  */
-export class CdpClient<DL extends DeadLetterHandler | undefined = undefined> {
+class Client<DL extends DeadLetterHandler | undefined> {
   readonly retry: Readonly<RetryOptions>;
   private readonly baseUrl: string;
   private readonly token: string;
@@ -128,7 +127,7 @@ export class CdpClient<DL extends DeadLetterHandler | undefined = undefined> {
   /** Voluntary backpressure: no request starts before this time (epoch ms). */
   private notBefore = 0;
 
-  constructor(options: CdpClientOptions & { onDeadLetter?: DL }) {
+  constructor(options: CdpClientOptions<DL>) {
     if (!options.baseUrl) throw new TypeError("baseUrl is required, e.g. http://127.0.0.1:4010/public/v1");
     if (!options.token) throw new TypeError("token is required");
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
@@ -397,6 +396,18 @@ export class CdpClient<DL extends DeadLetterHandler | undefined = undefined> {
     if (waitMs > 0) await this.sleep(waitMs, signal);
   }
 }
+
+/**
+ * The client's type records whether a dead-letter handler was given, so that only then do writes
+ * admit `undefined`. Overloaded construct signatures (rather than inference of a class type
+ * parameter) keep the handler's argument contextually typed as `DeadLetter`.
+ */
+export type CdpClient<DL extends DeadLetterHandler | undefined = undefined> = Client<DL>;
+export const CdpClient: {
+  new (options: CdpClientOptions<DeadLetterHandler> & { onDeadLetter: DeadLetterHandler }): CdpClient<DeadLetterHandler>;
+  new (options: CdpClientOptions<undefined>): CdpClient<undefined>;
+  new (options: CdpClientOptions): CdpClient<DeadLetterHandler | undefined>;
+} = Client;
 
 function segment(value: string): string {
   return encodeURIComponent(value);

@@ -18,6 +18,7 @@ import { jobStates, type JobState } from "../store/jobs-store.js";
 import type { RowFilter } from "../store/records-store.js";
 import type { Store } from "../store/store.js";
 import { registerChaosRoutes } from "./chaos.js";
+import { registerFixtureRoutes } from "./fixtures.js";
 import { registerScenarioRoutes, type ScenarioRunner } from "./scenarios.js";
 import { registerSeedRoutes } from "./seed.js";
 import { registerWorkspaceRoutes, workspaceOf } from "./workspaces.js";
@@ -33,6 +34,7 @@ export interface ControlDeps {
   logger: Logger;
   worker: JobWorker;
   newRecordId: () => string;
+  newJobId: () => string;
   version: string;
   startedAt: number;
 }
@@ -155,6 +157,7 @@ export function createControlRoutes(deps: ControlDeps): Router {
   });
 
   registerWorkspaceRoutes(router, { store: deps.store, clock: deps.clock });
+  registerFixtureRoutes(router, deps);
   registerChaosRoutes(router, deps);
   registerScenarioRoutes(router, deps);
   registerSeedRoutes(router, deps);

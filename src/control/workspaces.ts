@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { Ajv, type JSONSchemaType } from "ajv";
 import type { Request, Router } from "express";
 import type { Clock } from "../chaos/clock.js";
-import { WORKSPACE_PATTERN } from "../config.js";
+import { TOKEN_PATTERN, WORKSPACE_PATTERN } from "../config.js";
 import { ApiError } from "../domain/errors.js";
 import { optionalString } from "../domain/paging.js";
 import { resolveBearer } from "../http/auth.js";
@@ -15,6 +15,7 @@ interface NewWorkspace {
 
 interface NewToken {
   workspace: string;
+  token?: string;
   scopes?: Scope[];
   expiresIn?: number;
 }
@@ -30,6 +31,9 @@ const newTokenSchema: JSONSchemaType<NewToken> = {
   required: ["workspace"],
   properties: {
     workspace: { type: "string" },
+    // A chosen value lets a test (or a Pact provider state) make the exact token its client sends
+    // expired or narrow; omitted, an unguessable one is minted.
+    token: { type: "string", pattern: TOKEN_PATTERN.source, minLength: 1, maxLength: 512, nullable: true },
     scopes: { type: "array", items: { type: "string", enum: [...allScopes] }, uniqueItems: true, nullable: true },
     expiresIn: { type: "number", exclusiveMinimum: 0, nullable: true },
   },
@@ -79,7 +83,12 @@ export function registerWorkspaceRoutes(router: Router, deps: { store: Store; cl
     }
     const scopes = body.scopes ?? [...allScopes];
     const expiresAt = body.expiresIn === undefined ? null : deps.clock.now() + Math.round(body.expiresIn * 1000);
-    const token = mintToken();
+    const token = body.token ?? mintToken();
+    if (deps.store.workspaces.tokenSource(token) === "config") {
+      throw new ApiError("REQUEST_INVALID", `token: "${token}" is configured at start (--token); choose another value`, {
+        details: { path: "token", value: token },
+      });
+    }
     deps.store.workspaces.saveToken({ token, workspace: body.workspace, scopes, expiresAt }, deps.clock.now());
     res.status(201).json({
       success: true,

@@ -37,6 +37,7 @@ export class WorkspacesStore {
       ),
       configuredTokens: db.prepare<[], { token: string }>(`SELECT token FROM tokens WHERE source = 'config'`),
       deleteToken: db.prepare<[string]>(`DELETE FROM tokens WHERE token = ?`),
+      tokenSource: db.prepare<[string], { source: TokenSource }>(`SELECT source FROM tokens WHERE token = ?`),
       findToken: db.prepare<[string], TokenSqlRow>(`SELECT token, workspace, scopes, expires_at FROM tokens WHERE token = ?`),
       exists: db.prepare<[string], { name: string }>(`SELECT name FROM workspaces WHERE name = ?`),
       list: db.prepare<[], { name: string }>(`SELECT name FROM workspaces ORDER BY name`),
@@ -73,6 +74,11 @@ export class WorkspacesStore {
       }
       for (const token of tokens) this.saveToken(token, now, "config");
     })();
+  }
+
+  /** "config" for a token given at start, "minted" for one made on the control plane. */
+  tokenSource(token: string): TokenSource | undefined {
+    return this.#statements.tokenSource.get(token)?.source;
   }
 
   findToken(token: string): TokenRecord | undefined {

@@ -42,7 +42,7 @@ const journal = async (query = ""): Promise<JournalRow[]> =>
 const rows = async (object: string): Promise<Record<string, unknown>[]> =>
   (await control<{ records: Record<string, unknown>[] }>("GET", `/records/${object}?limit=1000`)).records;
 
-function client(options: Partial<CdpClientOptions> = {}): CdpClient {
+function client(options: Partial<CdpClientOptions<undefined>> = {}): CdpClient {
   return new CdpClient({ baseUrl: `${emu.url}/public/v1`, token: TOKEN, retry: FAST, ...options });
 }
 

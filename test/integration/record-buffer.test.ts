@@ -31,7 +31,7 @@ const batches = async (): Promise<JournalRow[]> =>
 const rowCount = async (object = "profiles"): Promise<number> =>
   (await control<{ records: unknown[] }>("GET", `/records/${object}?limit=1000`)).records.length;
 
-function client(options: Partial<CdpClientOptions> = {}): CdpClient {
+function client(options: Partial<CdpClientOptions<undefined>> = {}): CdpClient {
   return new CdpClient({ baseUrl: `${emu.url}/public/v1`, token: TOKEN, retry: { baseDelayMs: 5, maxDelayMs: 20 }, ...options });
 }
 const profile = (i: number): Record<string, unknown> => ({ email: `user${i}@example.com`, tier: "gold" });

@@ -1,0 +1,181 @@
+/**
+ * A small typed client of the emulator's control plane (`/_emulator`), for test suites, Pact
+ * provider states and the CLI. Plain fetch, no emulator imports: it works against an emulator in
+ * the same process, another process or a container.
+ */
+
+export interface FaultRuleInput {
+  match?: Record<string, unknown>;
+  action: Record<string, unknown>;
+  schedule?: Record<string, unknown>;
+}
+
+export interface FaultRule extends FaultRuleInput {
+  id: string;
+  hits: number;
+  [field: string]: unknown;
+}
+
+export interface MintTokenInput {
+  workspace: string;
+  /** A chosen value (so a test can expire the exact token its client sends); minted when absent. */
+  token?: string;
+  scopes?: string[];
+  /** Seconds until it expires; never, when absent. */
+  expiresIn?: number;
+}
+
+export interface ClockState {
+  now: string;
+  frozen: boolean;
+  [field: string]: unknown;
+}
+
+export interface JournalQuery {
+  operation?: string;
+  object?: string;
+  status?: number;
+  idempotencyKey?: string;
+  workspace?: string;
+  since?: string;
+  limit?: number;
+}
+
+export interface JournalEntry {
+  seq: number;
+  at: string;
+  method: string;
+  path: string;
+  operation: string | null;
+  object: string | null;
+  workspace: string | null;
+  idempotencyKey: string | null;
+  correlationId: string;
+  status: number | null;
+  fault: string | null;
+  replayed: boolean;
+  durationMs: number;
+  requestBody: unknown;
+}
+
+export class ControlPlaneError extends Error {
+  override readonly name = "ControlPlaneError";
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class ControlClient {
+  readonly baseUrl: string;
+
+  /** `url` is the emulator's root, e.g. `http://127.0.0.1:4010`. */
+  constructor(url: string) {
+    this.baseUrl = `${url.replace(/\/+$/, "")}/_emulator`;
+  }
+
+  health(): Promise<Record<string, unknown>> {
+    return this.request("GET", "/health");
+  }
+
+  /** Wipes data, jobs, journal, faults and rate-limit state: everything, or one workspace's. */
+  reset(workspace?: string): Promise<unknown> {
+    return this.request("POST", `/reset${query({ workspace })}`, {});
+  }
+
+  readonly faults = {
+    add: (rule: FaultRuleInput): Promise<FaultRule> => this.request("POST", "/faults", rule),
+    list: async (): Promise<FaultRule[]> => (await this.request<{ faults: FaultRule[] }>("GET", "/faults")).faults,
+    remove: (id: string): Promise<unknown> => this.request("DELETE", `/faults/${encodeURIComponent(id)}`),
+    clear: (): Promise<unknown> => this.request("DELETE", "/faults"),
+  };
+
+  readonly clock = {
+    get: (): Promise<ClockState> => this.request("GET", "/clock"),
+    freeze: (): Promise<ClockState> => this.request("POST", "/clock", { freeze: true }),
+    unfreeze: (): Promise<ClockState> => this.request("POST", "/clock", { freeze: false }),
+    /** An ISO 8601 duration such as "PT24H1S", or milliseconds. */
+    advance: (by: string | number): Promise<ClockState> =>
+      this.request("POST", "/clock", typeof by === "number" ? { advanceMs: by } : { advance: by }),
+    set: (to: string): Promise<ClockState> => this.request("POST", "/clock", { set: to }),
+  };
+
+  readonly journal = {
+    list: async (filter: JournalQuery = {}): Promise<JournalEntry[]> =>
+      (await this.request<{ entries: JournalEntry[] }>("GET", `/journal${query(filter)}`)).entries,
+    count: async (filter: Omit<JournalQuery, "limit"> = {}): Promise<number> =>
+      (await this.request<{ count: number }>("GET", `/journal/count${query(filter)}`)).count,
+    clear: (): Promise<unknown> => this.request("DELETE", "/journal"),
+  };
+
+  readonly workspaces = {
+    /** A fresh isolated workspace and a token for it (all scopes). */
+    create: (name?: string): Promise<{ workspace: string; token: string; scopes: string[] }> =>
+      this.request("POST", "/workspaces", name === undefined ? {} : { name }),
+    mintToken: (input: MintTokenInput): Promise<{ token: string; workspace: string; scopes: string[]; expiresAt: string | null }> =>
+      this.request("POST", "/tokens", input),
+  };
+
+  readonly records = {
+    list: async (object: string, filter: Record<string, string | number | undefined> = {}): Promise<Record<string, unknown>[]> =>
+      (await this.request<{ records: Record<string, unknown>[] }>("GET", `/records/${encodeURIComponent(object)}${query(filter)}`)).records,
+    /** Puts exact fixture rows in (upserted by primary key when they hold one). */
+    put: (object: string, records: Record<string, unknown>[], workspace?: string): Promise<{ written: number }> =>
+      this.request("POST", `/records/${encodeURIComponent(object)}`, workspace === undefined ? { records } : { records, workspace }),
+  };
+
+  readonly jobs = {
+    /** Creates a batch job and (unless jobs are held) runs it to its end before answering. */
+    create: (input: {
+      object: string;
+      operation: "append-batch" | "upsert-batch";
+      records: unknown[];
+      matchKey?: string;
+      workspace?: string;
+    }): Promise<{ jobId: string; state: string; metrics: Record<string, number> }> => this.request("POST", "/jobs", input),
+    hold: (): Promise<unknown> => this.request("POST", "/jobs/hold"),
+    release: (): Promise<unknown> => this.request("POST", "/jobs/release"),
+  };
+
+  /** Loads a scenario by name (faults, rate limits, clock, seed data). */
+  applyScenario(name: string): Promise<Record<string, unknown>> {
+    return this.request("POST", `/scenarios/${encodeURIComponent(name)}`);
+  }
+
+  setRateLimits(limits: { single?: { limit: number; windowSeconds: number }; batch?: { limit: number; windowSeconds: number } }): Promise<unknown> {
+    return this.request("PUT", "/rate-limits", limits);
+  }
+
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers: body === undefined ? {} : { "Content-Type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    let parsed: { success?: boolean; data?: T; error?: { code?: string; message?: string } } | undefined;
+    try {
+      parsed = JSON.parse(text) as typeof parsed;
+    } catch {
+      parsed = undefined;
+    }
+    if (!response.ok || parsed?.success !== true) {
+      throw new ControlPlaneError(
+        response.status,
+        parsed?.error?.code ?? `HTTP_${response.status}`,
+        `${method} /_emulator${path}: ${response.status} ${parsed?.error?.message ?? text.slice(0, 200)}`,
+      );
+    }
+    return parsed.data as T;
+  }
+}
+
+function query(params: object): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params) as [string, unknown][]) if (value !== undefined) search.set(key, String(value));
+  const text = search.toString();
+  return text === "" ? "" : `?${text}`;
+}
