@@ -183,7 +183,48 @@ export function buildProgram(): Command {
     .action(async (flags: SeedFlags) => {
       await seed(flags);
     });
+  program
+    .command("verify")
+    .description("verify Pact files against a fresh emulator, with the emulator's provider states; exit 1 on any mismatch")
+    .addOption(new Option("--pact <file-or-dir>", "a pact file or a folder of them; repeatable").argParser(collect))
+    .addOption(new Option("--token <token>", "a bearer token to accept besides those the pacts send; repeatable").argParser(collect))
+    .addOption(new Option("--schemas <dir>", "folder of object schema files (default: the bundled ones)"))
+    .addOption(new Option("--log-level <level>", "Pact's log level: error, warn, info, debug or trace (default warn)"))
+    .action(async (flags: VerifyFlags) => {
+      await verify(flags);
+    });
   return program;
+}
+
+interface VerifyFlags {
+  pact?: string[];
+  token?: string[];
+  schemas?: string;
+  logLevel?: string;
+}
+
+const PACT_LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
+
+async function verify(flags: VerifyFlags): Promise<void> {
+  if (!flags.pact?.length) fail("verify needs --pact <file-or-dir>", 2);
+  const logLevel = flags.logLevel ?? "warn";
+  if (!(PACT_LOG_LEVELS as readonly string[]).includes(logLevel)) fail(`--log-level must be one of ${PACT_LOG_LEVELS.join(", ")}`, 2);
+  // Loaded only for this command: the emulator itself must not need Pact installed.
+  const { verifyPacts, VerifyInputError } = await import("./contract/verify.js");
+  try {
+    const summary = await verifyPacts({
+      pacts: flags.pact,
+      ...(flags.token ? { tokens: flags.token } : {}),
+      ...(flags.schemas ? { schemasDir: flags.schemas } : {}),
+      logLevel: logLevel as (typeof PACT_LOG_LEVELS)[number],
+    });
+    process.stdout.write(
+      `cdp-emulator: verified ${summary.interactions} interaction${summary.interactions === 1 ? "" : "s"} in ${summary.files.length} pact file${summary.files.length === 1 ? "" : "s"}\n`,
+    );
+  } catch (error) {
+    if (error instanceof VerifyInputError || error instanceof SchemaLoadError) fail(error.message, 2);
+    fail(`verification failed: ${(error as Error).message}`, 1);
+  }
 }
 
 buildProgram()

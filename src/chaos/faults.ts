@@ -489,7 +489,11 @@ export function faultError(applied: AppliedFault, status: FaultStatus): ApiError
   const origin = applied.ruleId === null ? "X-Emulator-Fault header" : `emulator fault rule ${applied.ruleId}`;
   const headers: Record<string, string> = {};
   const retryAfter = applied.action.retryAfter;
-  if (status === 429) headers["Retry-After"] = String(retryAfter ?? 1);
+  if (status === 429) {
+    headers["Retry-After"] = String(retryAfter ?? 1);
+    // A real 429 says the quota is spent; a client's backpressure logic reads this header.
+    headers["X-RateLimit-Remaining"] = "0";
+  }
   else if (status === 503 && retryAfter !== undefined) headers["Retry-After"] = String(retryAfter);
   return new ApiError(kind, `Injected fault: ${what} (${origin})`, { headers });
 }

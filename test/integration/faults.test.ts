@@ -67,7 +67,10 @@ describe("injected faults", () => {
     expect(response.headers.get("x-emulator-fault")).toContain(String(status));
     expect(response.headers.get("x-emulator-fault")).toContain(rule.id);
     expect(response.headers.get("x-correlation-id")).toBeTruthy();
-    if (status === 429) expect(response.headers.get("retry-after")).toBe("1");
+    if (status === 429) {
+      expect(response.headers.get("retry-after")).toBe("1");
+      expect(response.headers.get("x-ratelimit-remaining")).toBe("0");
+    }
     expect(await countOrders()).toBe(0);
   });
 
