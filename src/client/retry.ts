@@ -66,14 +66,20 @@ export function parseRetryAfterMs(header: string | null, nowMs: number): number 
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
 }
 
-/** What to wait before the next attempt: the larger of the backoff and what the API asked for. */
+/**
+ * What to wait before the next attempt: the larger of the backoff and what the API asked for.
+ * Retry-After gets jitter too (up to one base delay on top, never below it): callers refused
+ * together are told the same time, and would otherwise come back together and lose together.
+ */
 export function retryDelayMs(options: {
   attempt: number;
   retryAfterMs: number | undefined;
   retry: Pick<RetryOptions, "baseDelayMs" | "maxDelayMs">;
   random: () => number;
 }): number {
-  return Math.max(options.retryAfterMs ?? 0, backoffDelayMs(options.attempt, options.retry, options.random));
+  const backoff = backoffDelayMs(options.attempt, options.retry, options.random);
+  if (options.retryAfterMs === undefined) return backoff;
+  return Math.max(options.retryAfterMs + options.random() * options.retry.baseDelayMs, backoff);
 }
 
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;

@@ -95,6 +95,11 @@ describe("retry timing", () => {
     expect(retryDelayMs({ attempt: 3, retryAfterMs: 50, retry, random: () => 0 })).toBe(400);
   });
 
+  it("spreads callers told the same Retry-After by up to one base delay, never below it", () => {
+    expect(retryDelayMs({ attempt: 1, retryAfterMs: 2500, retry, random: () => 0.5 })).toBe(2550);
+    expect(retryDelayMs({ attempt: 1, retryAfterMs: 2500, retry, random: () => 0.999 })).toBeLessThan(2600);
+  });
+
   it.each([
     ["2", 2000],
     ["2.5", 2500],
