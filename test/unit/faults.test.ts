@@ -490,9 +490,9 @@ describe("faultError", () => {
   });
 
   it.each([
-    { name: "429 without retryAfter says Retry-After: 1", action: { status: 429 }, status: 429, headers: { "Retry-After": "1" } },
-    { name: "429 with a fractional retryAfter keeps it", action: { status: 429, retryAfter: 2.5 }, status: 429, headers: { "Retry-After": "2.5" } },
-    { name: "429 with a whole retryAfter has no decimals", action: { status: 429, retryAfter: 2 }, status: 429, headers: { "Retry-After": "2" } },
+    { name: "429 without retryAfter says Retry-After: 1 and no quota left", action: { status: 429 }, status: 429, headers: { "Retry-After": "1", "X-RateLimit-Remaining": "0" } },
+    { name: "429 with a fractional retryAfter keeps it", action: { status: 429, retryAfter: 2.5 }, status: 429, headers: { "Retry-After": "2.5", "X-RateLimit-Remaining": "0" } },
+    { name: "429 with a whole retryAfter has no decimals", action: { status: 429, retryAfter: 2 }, status: 429, headers: { "Retry-After": "2", "X-RateLimit-Remaining": "0" } },
     { name: "503 without retryAfter has no Retry-After", action: { status: 503 }, status: 503, headers: {} },
     { name: "503 with retryAfter carries it", action: { status: 503, retryAfter: 0.5 }, status: 503, headers: { "Retry-After": "0.5" } },
     { name: "500 has no Retry-After", action: { status: 500 }, status: 500, headers: {} },
