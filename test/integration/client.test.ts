@@ -140,7 +140,8 @@ describe("CdpClient against the emulator", () => {
   it("waits at least Retry-After before retrying a 429, even when its own backoff is shorter", async () => {
     await addFault({ match: { operation: "upsert" }, action: { status: 429, retryAfter: 0.4 }, schedule: { times: 1 } });
     const waits: number[] = [];
-    const cdp = client({ sleep: async (ms) => void waits.push(ms) });
+    // Threshold 0: the 429's X-RateLimit-Remaining 0 would otherwise add a backpressure pause.
+    const cdp = client({ sleep: async (ms) => void waits.push(ms), retry: { baseDelayMs: 5, maxDelayMs: 50, backpressureThreshold: 0 } });
     const result = await cdp.upsert("profiles", { email: "a@example.com" });
     expect(result.attempts).toBe(2);
     expect(waits).toHaveLength(1);
