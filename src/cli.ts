@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import { Command, Option } from "commander";
-import { monotonicFactory } from "ulid";
 import { ConfigError, environmentVariables, resolveConfig, type RawSettings } from "./config.js";
 import { ScenarioLoadError } from "./chaos/scenarios.js";
 import { createSeedRequestParser, seedGenerated } from "./control/seed.js";
@@ -9,6 +8,7 @@ import { loadObjectSchemas, SchemaLoadError } from "./object-schemas.js";
 import { SeedDataError } from "./seed/ndjson.js";
 import { createEmulator, PUBLIC_BASE_PATH, readVersion } from "./server.js";
 import { DatabaseInUseError } from "./store/database.js";
+import { createIdFactory } from "./store/ids.js";
 import { createStore, type Store } from "./store/store.js";
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -122,8 +122,8 @@ async function seed(flags: SeedFlags): Promise<void> {
   try {
     const now = Date.now();
     // One timestamp for the whole run: the ids still increase, and no fresh randomness per millisecond.
-    const nextUlid = monotonicFactory();
-    result = await seedGenerated({ store, objects, newRecordId: () => `rec_${nextUlid(now)}` }, { ...request, now });
+    const ids = createIdFactory();
+    result = await seedGenerated({ store, objects, newRecordId: () => ids.newRecordId(now) }, { ...request, now });
   } catch (error) {
     store.close(); // before exiting: fail() does not come back to run a finally
     if (error instanceof ApiError) fail(error.message, 2);

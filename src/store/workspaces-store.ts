@@ -20,9 +20,12 @@ interface TokenSqlRow {
 }
 
 /** Workspaces isolate data, identities and idempotency keys; tokens map to exactly one. */
+const TOKEN_CACHE_LIMIT = 10_000;
+
 export class WorkspacesStore {
   readonly #db: Database;
   readonly #statements;
+  readonly #tokenCache = new Map<string, TokenRecord | undefined>();
 
   constructor(db: Database) {
     this.#db = db;
@@ -57,6 +60,7 @@ export class WorkspacesStore {
   }
 
   saveToken(token: TokenRecord, now: number, source: TokenSource = "minted"): void {
+    this.#tokenCache.clear();
     this.ensureWorkspace(token.workspace, now);
     this.#statements.upsertToken.run(token.token, token.workspace, JSON.stringify(token.scopes), token.expiresAt, source, now);
   }
@@ -67,6 +71,7 @@ export class WorkspacesStore {
    * at run time (source "minted") are left alone.
    */
   syncConfiguredTokens(tokens: TokenRecord[], now: number): void {
+    this.#tokenCache.clear();
     this.#db.transaction(() => {
       const wanted = new Set(tokens.map((token) => token.token));
       for (const { token } of this.#statements.configuredTokens.all()) {
@@ -81,14 +86,19 @@ export class WorkspacesStore {
     return this.#statements.tokenSource.get(token)?.source;
   }
 
+  /**
+   * Every public request looks its token up, and tokens change only through this class: a cache
+   * (cleared on every change) saves a query and a JSON.parse per request. Misses are cached too,
+   * bounded so a stream of made-up tokens cannot grow it without limit.
+   */
   findToken(token: string): TokenRecord | undefined {
+    if (this.#tokenCache.has(token)) return this.#tokenCache.get(token);
     const row = this.#statements.findToken.get(token);
-    if (!row) return undefined;
-    return {
-      token: row.token,
-      workspace: row.workspace,
-      scopes: JSON.parse(row.scopes) as Scope[],
-      expiresAt: row.expires_at,
-    };
+    const found = row
+      ? { token: row.token, workspace: row.workspace, scopes: JSON.parse(row.scopes) as Scope[], expiresAt: row.expires_at }
+      : undefined;
+    if (this.#tokenCache.size >= TOKEN_CACHE_LIMIT) this.#tokenCache.clear();
+    this.#tokenCache.set(token, found);
+    return found;
   }
 }
