@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -39,4 +39,21 @@ describe("the README's client example", () => {
     expect(rows.map((row) => (row["fields"] as Record<string, unknown>)["email"]).sort()).toEqual(["alice@example.com", "jane@example.com"]);
     expect((rows.find((row) => (row["fields"] as Record<string, unknown>)["email"] === "jane@example.com")?.["fields"] as Record<string, unknown>)["phone"]).toBe("+12125551234");
   }, 40_000);
+});
+
+describe("the README's contract-testing example", () => {
+  it("writes a consumer pact that cdp-emulator verify then honours", async () => {
+    // Run in a folder of its own inside the repository (so "cdp-emulator/client" resolves), where
+    // the example's relative "pacts" folder is that folder's.
+    const dir = join(ROOT, "test-results", "readme-contract-example");
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, "consumer.ts");
+    writeFileSync(file, example("contract"));
+    const consumer = await run(process.execPath, ["--import", "tsx", file], { cwd: dir, timeout: 30_000 });
+    expect(consumer.stdout).toMatch(/^completed 1$/m);
+
+    const verified = await run(process.execPath, [join(ROOT, "dist/cli.js"), "verify", "--pact", join(dir, "pacts")], { cwd: dir, timeout: 60_000 });
+    expect(verified.stdout).toMatch(/verified 1 interaction in 1 pact file/);
+  }, 90_000);
 });
