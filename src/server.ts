@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import express, { type Express, type Request } from "express";
@@ -9,8 +10,10 @@ import { createMetadataOperations } from "./api/metadata.js";
 import { createRecordOperations } from "./api/records.js";
 import { EmulatorClock } from "./chaos/clock.js";
 import { defaultConfig, type Config } from "./config.js";
+import { EventStream } from "./control/events.js";
 import { createControlRoutes } from "./control/routes.js";
 import { ScenarioRunner, type ScenarioApplied } from "./control/scenarios.js";
+import { dashboard } from "./control/dashboard.js";
 import { loadSeedData } from "./control/seed.js";
 import { ApiError } from "./domain/errors.js";
 import { IdempotencyGuard, IdempotencyPruner } from "./http/idempotency.js";
@@ -35,6 +38,8 @@ export interface EmulatorOptions extends Partial<Config> {
   /** Inject a clock to freeze or advance emulator time from a test. */
   clock?: EmulatorClock;
   logger?: Logger;
+  /** The dashboard's built files (index.html and its bundle); default the package's dist/ui. */
+  uiDir?: string;
 }
 
 export interface Emulator {
@@ -67,7 +72,7 @@ export function readVersion(): string {
 
 /** The composition root: every part is built and wired here, and nothing else holds state. */
 export function createEmulator(options: EmulatorOptions = {}): Emulator {
-  const { clock: injectedClock, logger: injectedLogger, ...overrides } = options;
+  const { clock: injectedClock, logger: injectedLogger, uiDir, ...overrides } = options;
   const config: Config = { ...defaultConfig(), ...overrides };
   const clock = injectedClock ?? new EmulatorClock();
   const logger = injectedLogger ?? pino({ level: config.logLevel, base: { service: "cdp-emulator" } });
@@ -93,10 +98,12 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
   const newJobId = (): string => `rjob_${nextUlid(clock.now())}`;
   const idempotency = new IdempotencyGuard({ store: store.idempotency, clock });
   const pruner = new IdempotencyPruner({ store: store.idempotency, clock });
-  const worker = new JobWorker({ store, objects, clock, logger, newRecordId });
+  // The worker only runs once started, by which time `events` exists.
+  const worker = new JobWorker({ store, objects, clock, logger, newRecordId, onChange: (jobSeq) => events.jobChanged(jobSeq) });
   const rateLimiter = new RateLimiter({ clock, limits: config.rateLimits });
-  const faults = new FaultRules();
+  const faults = new FaultRules({ clock });
   const journal = new Journal({ capacity: config.journalSize });
+  const events = new EventStream({ journal, jobs: store.jobs });
   const scenarios = new ScenarioRunner({ catalogue, store, objects, faults, rateLimiter, clock, newRecordId });
   if (startScenario) {
     try {
@@ -140,9 +147,10 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
       latencyMs: config.latencyMs,
     }),
   );
+  app.use(`${CONTROL_BASE_PATH}/ui`, dashboard({ dir: uiDir ?? fileURLToPath(new URL("../dist/ui/", import.meta.url)) }));
   app.use(
     CONTROL_BASE_PATH,
-    createControlRoutes({ store, objects, clock, logger, worker, rateLimiter, faults, journal, scenarios, newRecordId, newJobId, version, startedAt: performance.now() }),
+    createControlRoutes({ store, objects, clock, logger, worker, rateLimiter, faults, journal, events, scenarios, newRecordId, newJobId, version, startedAt: performance.now() }),
   );
   // Outside both prefixes: still the envelope (from the one place that makes it), never Express's HTML 404.
   app.use((req: Request) => {
@@ -190,6 +198,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     },
     async stop() {
       pruner.stop();
+      events.close();
       const closing = server;
       server = undefined;
       worker.releaseWaiters();

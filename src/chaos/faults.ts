@@ -1,4 +1,4 @@
-import { Ajv, type ErrorObject } from "ajv";
+import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import type { OperationName } from "../api/operation.js";
 import { ApiError, type ErrorDetails, type ErrorKind } from "../domain/errors.js";
 import { seededRandom } from "./seeded-random.js";
@@ -51,6 +51,10 @@ export interface FaultSchedule {
   probability?: number;
   /** For probability: same seed → same sequence; default 1. */
   seed?: number;
+  /** RFC 3339 time on the emulator clock from which the rule no longer fires (nor counts matches). */
+  until?: string;
+  /** Input only: `until` becomes the emulator time when the rule is added plus these seconds. */
+  forSeconds?: number;
 }
 
 export interface FaultRule {
@@ -154,13 +158,18 @@ const ruleSchema = {
         every: { type: "integer", minimum: 1 },
         probability: { type: "number", minimum: 0, maximum: 1 },
         seed: { type: "integer" },
+        until: { type: "string", minLength: 1 },
+        forSeconds: { type: "number", exclusiveMinimum: 0, maximum: 1_000_000_000 },
       },
     },
   },
 };
 
-const ajv = new Ajv({ allErrors: false, strict: true, verbose: true });
-const checkRuleInput = ajv.compile<FaultRuleInput>(ruleSchema);
+// Compiled on first use, not at import: compiling was an eighth of the emulator's start-up, and
+// most runs never add a fault rule.
+let compiledRuleCheck: ValidateFunction<FaultRuleInput> | undefined;
+const ruleCheck = (): ValidateFunction<FaultRuleInput> =>
+  (compiledRuleCheck ??= new Ajv({ allErrors: false, strict: true, verbose: true }).compile<FaultRuleInput>(ruleSchema));
 
 interface Problem {
   path: string;
@@ -172,20 +181,37 @@ interface Entry {
   rule: FaultRule;
   path: RegExp | null;
   random: () => number;
+  /** Epoch ms from `schedule.until`; Infinity when the rule has no end. */
+  untilMs: number;
 }
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i;
 
 export class FaultRules {
   #entries: Entry[] = [];
   #counter = 0;
+  /** Read only by rules with an end (`until`), so the rest stays pure. */
+  readonly #now: () => number;
+
+  /** `clock` is the emulator clock that a rule's `until` is measured on. */
+  constructor(options: { clock?: { now(): number } } = {}) {
+    const clock = options.clock;
+    this.#now = clock ? () => clock.now() : () => Date.now();
+  }
 
   /** Validates `{match?, action, schedule?}` and appends the rule; throws REQUEST_INVALID naming the field at fault. */
   add(input: unknown, source = "api"): FaultRule {
+    const checkRuleInput = ruleCheck();
     if (!checkRuleInput(input)) throw invalid(describeSchemaError(checkRuleInput.errors?.[0]));
     const match = structuredClone(input.match ?? {});
     const action = structuredClone(input.action);
     const schedule = structuredClone(input.schedule ?? {});
-    const problem = checkMatch(match) ?? checkAction(action);
+    const problem = checkMatch(match) ?? checkAction(action) ?? checkSchedule(schedule);
     if (problem) throw invalid(problem);
+    if (schedule.forSeconds !== undefined) {
+      schedule.until = new Date(this.#now() + Math.round(schedule.forSeconds * 1000)).toISOString();
+      delete schedule.forSeconds;
+    }
 
     this.#counter += 1;
     const rule: FaultRule = { id: `flt_${this.#counter}`, match, action, schedule, matched: 0, hits: 0, source };
@@ -193,6 +219,7 @@ export class FaultRules {
       rule,
       path: match.path === undefined ? null : globToRegExp(match.path),
       random: seededRandom(schedule.seed ?? 1),
+      untilMs: schedule.until === undefined ? Infinity : Date.parse(schedule.until),
     });
     return structuredClone(rule);
   }
@@ -225,7 +252,9 @@ export class FaultRules {
    * next rule. Rules after the one that fires do not see the request. Returns null when none fires.
    */
   pick(facts: RequestFacts): AppliedFault | null {
+    let now: number | undefined;
     for (const entry of this.#entries) {
+      if (entry.untilMs !== Infinity && (now ??= this.#now()) >= entry.untilMs) continue;
       if (!matches(entry, facts)) continue;
       if (!fires(entry)) continue;
       const { id, action } = entry.rule;
@@ -304,6 +333,20 @@ function checkMatch(match: FaultMatch): Problem | null {
   return null;
 }
 
+function checkSchedule(schedule: FaultSchedule): Problem | null {
+  if (schedule.until !== undefined && schedule.forSeconds !== undefined) {
+    return { path: "schedule.forSeconds", message: "give until or forSeconds, not both", value: schedule.forSeconds };
+  }
+  if (schedule.until !== undefined && !(RFC3339.test(schedule.until) && !Number.isNaN(Date.parse(schedule.until)))) {
+    return {
+      path: "schedule.until",
+      message: 'must be an RFC 3339 timestamp with an offset, like "2026-04-21T15:30:00Z"',
+      value: schedule.until,
+    };
+  }
+  return null;
+}
+
 /** The checks a schema cannot say well: an action must do one coherent thing. */
 function checkAction(action: FaultAction): Problem | null {
   const outcomes = [
@@ -376,6 +419,8 @@ function describeSchemaError(error: ErrorObject | undefined): Problem {
       return { path, message: `must be at least ${String(error.params["limit"])}`, value: data };
     case "maximum":
       return { path, message: `must be at most ${String(error.params["limit"])}`, value: data };
+    case "exclusiveMinimum":
+      return { path, message: `must be more than ${String(error.params["limit"])}`, value: data };
     case "minLength":
       return { path, message: "must not be empty", value: data };
     case "pattern":

@@ -28,11 +28,19 @@ export interface JournalEntry {
    * `{ truncated: true, bytes, preview }`; null when there was no body.
    */
   requestBody: unknown;
+  /** The response body, capped and shaped like `requestBody`; null when nothing was sent. */
+  responseBody: unknown;
 }
 
-export type NewJournalEntry = Omit<JournalEntry, "seq" | "requestBody"> & {
+export type NewJournalEntry = Omit<JournalEntry, "seq" | "requestBody" | "responseBody"> & {
   requestBody: { raw: Buffer | undefined; parsed: unknown };
+  /** What was sent as the body (a JSON text, usually); parsed only when the entry is made. */
+  responseBody?: string | Buffer;
 };
+
+/** What a subscriber hears: each entry once it is recorded, and every clear. */
+export type JournalEvent = { kind: "entry"; entry: JournalEntry } | { kind: "cleared"; workspace: string | null };
+export type JournalListener = (event: JournalEvent) => void;
 
 export interface JournalFilter {
   operation?: string;
@@ -60,6 +68,7 @@ export class Journal {
   #head = 0;
   #size = 0;
   #nextSeq = 1;
+  readonly #listeners = new Set<JournalListener>();
 
   constructor(options: { capacity: number }) {
     if (!Number.isSafeInteger(options.capacity) || options.capacity < 1) {
@@ -92,6 +101,7 @@ export class Journal {
       replayed: input.replayed,
       durationMs: input.durationMs,
       requestBody: capBody(input.requestBody),
+      responseBody: capResponseBody(input.responseBody),
     };
     const slot: Slot = { entry, atMs: Date.parse(entry.at) };
     if (this.#size < this.#capacity) {
@@ -101,7 +111,29 @@ export class Journal {
       this.#slots[this.#head] = slot;
       this.#head = (this.#head + 1) % this.#capacity;
     }
+    if (this.#listeners.size > 0) this.#emit({ kind: "entry", entry });
     return entry;
+  }
+
+  /**
+   * Calls `listener` synchronously for every entry recorded and every clear from now on; returns
+   * the unsubscribe function. A listener that throws is dropped, so it cannot break recording.
+   */
+  subscribe(listener: JournalListener): () => void {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  #emit(event: JournalEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch {
+        this.#listeners.delete(listener);
+      }
+    }
   }
 
   /** The most recent `limit` entries that match, oldest first. */
@@ -135,6 +167,7 @@ export class Journal {
     kept.forEach((slot, i) => (this.#slots[i] = slot));
     this.#head = 0;
     this.#size = kept.length;
+    if (this.#listeners.size > 0) this.#emit({ kind: "cleared", workspace: workspace ?? null });
   }
 
   #at(i: number): Slot {
@@ -167,6 +200,21 @@ function capBody(body: { raw: Buffer | undefined; parsed: unknown }): unknown {
   } catch {
     return parsed; // not plain data (never the case for parsed JSON); keep it as given
   }
+}
+
+/** The response as the journal keeps it: parsed JSON when it is, else as capped text, like a request body. */
+function capResponseBody(body: string | Buffer | undefined): unknown {
+  if (body === undefined) return null;
+  const bytes = typeof body === "string" ? Buffer.byteLength(body, "utf8") : body.length;
+  if (bytes === 0) return null;
+  if (bytes <= maxJournalBodyBytes) {
+    try {
+      return JSON.parse(typeof body === "string" ? body : body.toString("utf8")) as unknown;
+    } catch {
+      // not JSON (a malformed fault's half body): kept as text below
+    }
+  }
+  return capBody({ raw: typeof body === "string" ? Buffer.from(body, "utf8") : body, parsed: undefined });
 }
 
 /** The first `bytes` bytes as text, without a broken character at the cut. */

@@ -18,7 +18,9 @@ import { jobStates, type JobState } from "../store/jobs-store.js";
 import type { RowFilter } from "../store/records-store.js";
 import type { Store } from "../store/store.js";
 import { registerChaosRoutes } from "./chaos.js";
+import { registerEventRoutes, type EventStream } from "./events.js";
 import { registerFixtureRoutes } from "./fixtures.js";
+import { registerInspectRoutes } from "./inspect.js";
 import { registerScenarioRoutes, type ScenarioRunner } from "./scenarios.js";
 import { registerSeedRoutes } from "./seed.js";
 import { registerWorkspaceRoutes, workspaceOf } from "./workspaces.js";
@@ -30,6 +32,7 @@ export interface ControlDeps {
   rateLimiter: RateLimiter;
   faults: FaultRules;
   journal: Journal;
+  events: EventStream;
   scenarios: ScenarioRunner;
   logger: Logger;
   worker: JobWorker;
@@ -161,6 +164,8 @@ export function createControlRoutes(deps: ControlDeps): Router {
   registerChaosRoutes(router, deps);
   registerScenarioRoutes(router, deps);
   registerSeedRoutes(router, deps);
+  registerEventRoutes(router, deps);
+  registerInspectRoutes(router, deps);
 
   router.use((req: Request) => {
     throw new ApiError("NOT_FOUND", `No such control-plane endpoint: ${req.method} ${req.originalUrl.split("?")[0] ?? ""}`);

@@ -90,11 +90,12 @@ export class ScenarioRunner {
     }
 
     if (scenario.rateLimits) rateLimiter.configure(scenario.rateLimits);
-    faults.clear((rule) => rule.source.startsWith(SCENARIO_SOURCE));
-    const ruleIds = scenario.faults.map((rule) => faults.add(rule, `${SCENARIO_SOURCE}${scenario.name}`).id);
+    // The clock first: a rule's `forSeconds` counts from the scenario's time.
     if (scenario.clock?.set !== undefined) clock.set(now);
     if (scenario.clock?.freeze === true) clock.freeze();
     if (scenario.clock?.freeze === false) clock.unfreeze();
+    faults.clear((rule) => rule.source.startsWith(SCENARIO_SOURCE));
+    const ruleIds = scenario.faults.map((rule) => faults.add(rule, `${SCENARIO_SOURCE}${scenario.name}`).id);
 
     this.#active = scenario.name;
     const state = clock.state();

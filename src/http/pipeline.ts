@@ -171,6 +171,14 @@ function journalStage(deps: { logger: Logger; journal: Journal; clock: Clock }):
   return (req: Request, res: Response, next: NextFunction) => {
     const started = process.hrtime.bigint();
     const at = new Date(deps.clock.now()).toISOString();
+    // Every stage answers through res.send (res.json ends there too): keep what went out, so the
+    // journal shows the response beside the request.
+    let sent: string | Buffer | undefined;
+    const send = res.send;
+    res.send = function journaledSend(this: Response, body?: unknown) {
+      if (typeof body === "string" || Buffer.isBuffer(body)) sent = body;
+      return send.call(this, body);
+    };
     res.once("close", () => {
       // No headers sent means no response at all: a reset or a dropped request.
       const status = res.headersSent ? res.statusCode : null;
@@ -189,6 +197,7 @@ function journalStage(deps: { logger: Logger; journal: Journal; clock: Clock }):
         replayed: res.locals["replayed"] === true,
         durationMs,
         requestBody: { raw: res.locals["rawBody"] as Buffer | undefined, parsed: req.body as unknown },
+        responseBody: status === null ? undefined : sent,
       });
       deps.logger.info(
         {

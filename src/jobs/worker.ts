@@ -18,6 +18,8 @@ export interface JobWorkerDeps {
   chunkSize?: number;
   /** A chunk also ends once it has run this long, so a slow machine still yields often. */
   chunkBudgetMs?: number;
+  /** Told after a job starts, commits a chunk, completes or fails (the dashboard's live progress). */
+  onChange?: (jobSeq: number) => void;
 }
 
 export interface WorkerStatus {
@@ -171,7 +173,10 @@ export class JobWorker {
       });
       return;
     }
-    if (job.state === "queued") store.jobs.markProcessing(job.seq, clock.now());
+    if (job.state === "queued") {
+      store.jobs.markProcessing(job.seq, clock.now());
+      this.#deps.onChange?.(job.seq);
+    }
     const records = this.#handedOff.get(job.seq) ?? store.jobs.payload(job.seq);
     this.#handedOff.delete(job.seq);
     if (!records) {
@@ -186,10 +191,12 @@ export class JobWorker {
       const end = store.transaction(() => this.#commitChunk(job, object, records, start, Math.min(start + this.#chunkSize, records.length)));
       if (end === null) return; // the job was wiped by a reset
       position = end;
+      this.#deps.onChange?.(job.seq);
       await yieldToEventLoop();
       if (!store.isOpen()) return;
     }
     store.transaction(() => store.jobs.complete(job.seq, clock.now()));
+    this.#deps.onChange?.(job.seq);
     this.#finished(job.seq);
   }
 
@@ -245,6 +252,7 @@ export class JobWorker {
     const { store, clock } = this.#deps;
     if (!store.isOpen()) return;
     store.transaction(() => store.jobs.fail(job.seq, failure, clock.now()));
+    this.#deps.onChange?.(job.seq);
     this.#finished(job.seq);
   }
 }

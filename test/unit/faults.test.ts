@@ -343,7 +343,7 @@ describe("FaultRules.add validation", () => {
 
   it("names the allowed fields when one is unknown", () => {
     const error = thrown(() => new FaultRules().add({ action: { status: 503 }, schedule: { first: 3 } }));
-    expect(error.message).toBe("schedule.first: is not a known field; use times, after, every, probability, seed");
+    expect(error.message).toBe("schedule.first: is not a known field; use times, after, every, probability, seed, until, forSeconds");
     expect(error.details.value).toBe(3);
   });
 
