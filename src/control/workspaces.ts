@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { Ajv, type JSONSchemaType } from "ajv";
+import { Ajv, type JSONSchemaType, type ValidateFunction } from "ajv";
 import type { Request, Router } from "express";
 import type { Clock } from "../chaos/clock.js";
 import { TOKEN_PATTERN, WORKSPACE_PATTERN } from "../config.js";
@@ -49,9 +49,15 @@ const mintWorkspaceName = (): string => `ws_${randomBytes(6).toString("hex")}`;
  * share one emulator; narrow or short-lived tokens to exercise 403 FORBIDDEN and 401 TOKEN_EXPIRED.
  */
 export function registerWorkspaceRoutes(router: Router, deps: { store: Store; clock: Clock }): void {
-  const ajv = new Ajv({ allErrors: false });
-  const checkWorkspace = ajv.compile(newWorkspaceSchema);
-  const checkToken = ajv.compile(newTokenSchema);
+  // Compiled on first use: start-up should not pay for endpoints a run may never call.
+  let validators: { workspace: ValidateFunction<NewWorkspace>; token: ValidateFunction<NewToken> } | undefined;
+  const compiled = () => {
+    if (!validators) {
+      const ajv = new Ajv({ allErrors: false });
+      validators = { workspace: ajv.compile(newWorkspaceSchema), token: ajv.compile(newTokenSchema) };
+    }
+    return validators;
+  };
 
   router.get("/workspaces", (_req, res) => {
     res.json({ success: true, data: { workspaces: deps.store.workspaces.list() } });
@@ -59,6 +65,7 @@ export function registerWorkspaceRoutes(router: Router, deps: { store: Store; cl
 
   router.post("/workspaces", (req, res) => {
     const body: unknown = req.body ?? {};
+    const checkWorkspace = compiled().workspace;
     if (!checkWorkspace(body)) throw bodyError(checkWorkspace.errors?.[0], 'send {} or {"name": "my-suite"} (letters, digits, - and _, up to 64)');
     const workspace = body.name ?? mintWorkspaceName();
     if (deps.store.workspaces.exists(workspace)) {
@@ -73,6 +80,7 @@ export function registerWorkspaceRoutes(router: Router, deps: { store: Store; cl
 
   router.post("/tokens", (req, res) => {
     const body: unknown = req.body ?? {};
+    const checkToken = compiled().token;
     if (!checkToken(body)) {
       throw bodyError(checkToken.errors?.[0], `send {"workspace": "w", "scopes": [${allScopes.map((scope) => `"${scope}"`).join(", ")}], "expiresIn": 60}`);
     }
