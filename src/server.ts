@@ -4,7 +4,6 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import express, { type Express, type Request } from "express";
 import { pino, type Logger } from "pino";
-import { monotonicFactory } from "ulid";
 import { createJobOperations } from "./api/jobs.js";
 import { createMetadataOperations } from "./api/metadata.js";
 import { createRecordOperations } from "./api/records.js";
@@ -25,6 +24,7 @@ import { Journal } from "./chaos/journal.js";
 import { RateLimiter } from "./chaos/rate-limiter.js";
 import { ScenarioCatalogue, ScenarioLoadError } from "./chaos/scenarios.js";
 import { loadObjectSchemas } from "./object-schemas.js";
+import { createIdFactory } from "./store/ids.js";
 import { createStore, type Store } from "./store/store.js";
 
 export { ConfigError, resolveConfig, type Config } from "./config.js";
@@ -93,9 +93,9 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     clock.now(),
   );
 
-  const nextUlid = monotonicFactory();
-  const newRecordId = (): string => `rec_${nextUlid(clock.now())}`;
-  const newJobId = (): string => `rjob_${nextUlid(clock.now())}`;
+  const ids = createIdFactory();
+  const newRecordId = (): string => ids.newRecordId(clock.now());
+  const newJobId = (): string => ids.newJobId(clock.now());
   const idempotency = new IdempotencyGuard({ store: store.idempotency, clock });
   const pruner = new IdempotencyPruner({ store: store.idempotency, clock });
   // The worker only runs once started, by which time `events` exists.
