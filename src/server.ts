@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import express, { type Express, type Request } from "express";
-import { pino, type Logger } from "pino";
+import { destination as logDestinationTo, pino, type Logger } from "pino";
 import { createJobOperations } from "./api/jobs.js";
 import { createMetadataOperations } from "./api/metadata.js";
 import { createRecordOperations } from "./api/records.js";
@@ -75,7 +75,10 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
   const { clock: injectedClock, logger: injectedLogger, uiDir, ...overrides } = options;
   const config: Config = { ...defaultConfig(), ...overrides };
   const clock = injectedClock ?? new EmulatorClock();
-  const logger = injectedLogger ?? pino({ level: config.logLevel, base: { service: "cdp-emulator" } });
+  // One log line per request: written asynchronously (buffered by sonic-boom) so a busy emulator
+  // does not block on stdout; flushed on stop, so a clean shutdown loses none.
+  const logDestination = injectedLogger || config.logLevel === "silent" ? undefined : logDestinationTo({ dest: 1, sync: false });
+  const logger = injectedLogger ?? pino({ level: config.logLevel, base: { service: "cdp-emulator" } }, logDestination ?? process.stdout);
   const version = readVersion();
 
   const objects = loadObjectSchemas(config.schemasDir, config.collisionPolicies);
@@ -221,6 +224,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
       // After the last response: a Prefer: wait request may have been waiting on the worker.
       await worker.stop();
       store.close();
+      logDestination?.flushSync();
     },
   };
 }
