@@ -1,0 +1,47 @@
+/** The control plane over fetch: same origin, the `{success, data}` envelope unwrapped. */
+
+export class ControlError extends Error {
+  override readonly name = "ControlError";
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Envelope<T> {
+  success?: boolean;
+  data?: T;
+  error?: { code?: string; message?: string };
+}
+
+export async function control<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const init: RequestInit = { method, headers: { Accept: "application/json" } };
+  if (body !== undefined) {
+    init.headers = { Accept: "application/json", "Content-Type": "application/json" };
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(`/_emulator${path}`, init);
+  let parsed: Envelope<T> | undefined;
+  try {
+    parsed = (await response.json()) as Envelope<T>;
+  } catch {
+    parsed = undefined;
+  }
+  if (!response.ok || parsed?.success !== true) {
+    throw new ControlError(response.status, parsed?.error?.code ?? `HTTP_${response.status}`, parsed?.error?.message ?? `${method} ${path}: HTTP ${response.status}`);
+  }
+  return parsed.data as T;
+}
+
+/** `?a=1&b=x` from the defined values, or "". */
+export function query(params: Record<string, string | number | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) if (value !== undefined && value !== "") search.set(key, String(value));
+  const text = search.toString();
+  return text === "" ? "" : `?${text}`;
+}
+
+export const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));

@@ -1,0 +1,150 @@
+import { useEffect, useState } from "preact/hooks";
+import { control, errorText } from "./api.js";
+import { ErrorNote, Field, Section } from "./components.js";
+import { useDebounced, useLiveEvents, type LiveFeed } from "./live.js";
+import type { ClockState } from "./types.js";
+
+export interface ClockModel {
+  state: ClockState | null;
+  /** Emulator time now, in epoch ms: moved on locally between reads while the clock runs. */
+  nowMs: number | null;
+  error: string | null;
+  change(body: Record<string, unknown>): Promise<boolean>;
+  reload(): void;
+}
+
+/**
+ * The emulator clock, read once and then re-read after each change and after journal activity
+ * (a test may move it through the API); a running clock is advanced locally every second.
+ */
+export function useClock(feed: LiveFeed): ClockModel {
+  const [state, setState] = useState<ClockState | null>(null);
+  const [readAt, setReadAt] = useState(0);
+  const [, setTick] = useState(0);
+  const [error, setError] = useState<string | null>(null);
+
+  const accept = (next: ClockState) => {
+    setState(next);
+    setReadAt(performance.now());
+  };
+  const load = () =>
+    control<ClockState>("GET", "/clock")
+      .then(accept)
+      .catch((failure: unknown) => setError(errorText(failure)));
+
+  useEffect(() => {
+    void load();
+    const timer = window.setInterval(() => setTick((tick) => tick + 1), 1000);
+    return () => window.clearInterval(timer);
+  }, []);
+  const reload = useDebounced(() => void load(), 1000);
+  useLiveEvents(feed, (event) => {
+    if (event.kind === "entry") reload();
+  });
+
+  const nowMs = state === null ? null : Date.parse(state.now) + (state.frozen ? 0 : performance.now() - readAt);
+  return {
+    state,
+    nowMs,
+    error,
+    reload: () => void load(),
+    async change(body) {
+      setError(null);
+      try {
+        accept(await control<ClockState>("POST", "/clock", body));
+        return true;
+      } catch (failure) {
+        setError(errorText(failure));
+        return false;
+      }
+    },
+  };
+}
+
+const isoSeconds = (ms: number): string => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
+
+export function ClockBadge(props: { clock: ClockModel }) {
+  const { nowMs, state } = props.clock;
+  return (
+    <span class="clock-badge" aria-label="Emulator time">
+      <time dateTime={nowMs === null ? undefined : new Date(nowMs).toISOString()}>{nowMs === null ? "…" : isoSeconds(nowMs)}</time>
+      {state?.frozen ? <span class="badge info">frozen</span> : null}
+    </span>
+  );
+}
+
+const quickSteps = [
+  { label: "+1 min", advance: "PT1M" },
+  { label: "+1 h", advance: "PT1H" },
+  { label: "+24 h", advance: "PT24H" },
+  { label: "+24 h 1 s (keys expire)", advance: "PT24H1S" },
+];
+
+export function ClockView(props: { clock: ClockModel }) {
+  const { clock } = props;
+  const [duration, setDuration] = useState("PT30S");
+  const [setTo, setSetTo] = useState("");
+  // A test or a scenario may have moved the clock since it was last read.
+  useEffect(() => clock.reload(), []);
+  return (
+    <div class="stack">
+      <Section title="Clock">
+        <p class="clock-now">
+          <span class="muted">Emulator time</span>{" "}
+          <output aria-live="off" data-testid="clock-now">
+            {clock.nowMs === null ? "…" : new Date(clock.nowMs).toISOString()}
+          </output>{" "}
+          {clock.state?.frozen ? <span class="badge info">frozen</span> : <span class="badge good">running</span>}
+        </p>
+        <p class="muted">
+          Idempotency keys (24 h), token expiry, rate-limit windows, <code>acceptedAt</code>, job times and fault rules with an end all follow this clock.
+        </p>
+        <ErrorNote error={clock.error} />
+        <div class="actions">
+          {clock.state?.frozen ? (
+            <button type="button" onClick={() => void clock.change({ freeze: false })}>
+              Unfreeze
+            </button>
+          ) : (
+            <button type="button" onClick={() => void clock.change({ freeze: true })}>
+              Freeze
+            </button>
+          )}
+          {quickSteps.map((step) => (
+            <button key={step.advance} type="button" onClick={() => void clock.change({ advance: step.advance })}>
+              {step.label}
+            </button>
+          ))}
+        </div>
+        <form
+          class="inline-form"
+          onSubmit={(event) => {
+            event.preventDefault();
+            void clock.change({ advance: duration.trim() });
+          }}
+        >
+          <Field label="Advance by (ISO 8601 duration)">
+            {(id) => (
+              <input id={id} value={duration} onInput={(event) => setDuration(event.currentTarget.value)} placeholder="PT30S" required spellcheck={false} />
+            )}
+          </Field>
+          <button type="submit">Advance</button>
+        </form>
+        <form
+          class="inline-form"
+          onSubmit={(event) => {
+            event.preventDefault();
+            void clock.change({ set: setTo.trim() });
+          }}
+        >
+          <Field label="Set to (RFC 3339 with an offset)">
+            {(id) => (
+              <input id={id} value={setTo} onInput={(event) => setSetTo(event.currentTarget.value)} placeholder="2026-04-21T15:30:00Z" required spellcheck={false} />
+            )}
+          </Field>
+          <button type="submit">Set</button>
+        </form>
+      </Section>
+    </div>
+  );
+}
