@@ -17,6 +17,9 @@ const WAIT = { timeout: 5000 };
 let env: TestEmulator;
 let browser: Browser;
 let page: Page;
+/** Uncaught errors and console errors in the page, and the control-plane calls it made that failed. */
+const failures: string[] = [];
+const refused: string[] = [];
 
 const publicUrl = (path: string): string => `${env.url}/public/v1${path}`;
 const upsert = (record: Record<string, unknown>, headers: Record<string, string> = {}) =>
@@ -55,10 +58,13 @@ beforeAll(async () => {
   });
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   page.setDefaultTimeout(WAIT.timeout);
-  const failures: string[] = [];
   page.on("pageerror", (error) => failures.push(error.message));
   page.on("console", (message) => {
-    if (message.type() === "error") failures.push(message.text());
+    // A refused request is also logged by the browser; those are checked one by one below.
+    if (message.type() === "error" && !message.text().startsWith("Failed to load resource")) failures.push(message.text());
+  });
+  page.on("response", (response) => {
+    if (response.status() >= 400) refused.push(`${response.status()} ${response.request().method()} ${new URL(response.url()).pathname}`);
   });
   await page.goto(`${env.url}/_emulator/ui/`);
   await page.getByText("live", { exact: true }).waitFor(WAIT);
@@ -226,7 +232,7 @@ describe("the dashboard at /_emulator/ui", () => {
   it("fits a narrow window: nothing but the tables scrolls sideways", async () => {
     await upsert({ email: "narrow@example.com", customer_id: "n-1" }, { "Idempotency-Key": "narrow-1" });
     await page.setViewportSize({ width: 390, height: 800 });
-    for (const view of ["Journal", "Faults & scenarios", "Objects"]) {
+    for (const view of ["Journal", "Jobs", "Clock", "Faults & scenarios", "Objects"]) {
       await show(view);
       await page.waitForTimeout(100);
       const overflow = await page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth");
@@ -246,5 +252,10 @@ describe("the dashboard at /_emulator/ui", () => {
     await page.getByRole("button", { name: /^Request \d+: POST/ }).first().focus();
     await page.keyboard.press("Enter");
     await page.getByRole("region", { name: /^Request \d+$/ }).waitFor(WAIT);
+  });
+
+  it("logged no error in the browser while it was used, and only the refused rule was refused", () => {
+    expect(failures).toEqual([]);
+    expect(refused).toEqual(["400 POST /_emulator/faults"]);
   });
 });

@@ -76,7 +76,7 @@ export function ObjectsView(props: { workspace: string; objects: ObjectInfo[]; f
       <Section
         title={`Rows of ${object.objectName}`}
         id="rows"
-        actions={<span class="muted">{rows.length === 0 ? "no rows" : `${rows.length}${nextCursor ? "+" : ""} rows`}</span>}
+        actions={<span class="muted">{rows.length === 0 ? "no rows" : `${rows.length}${nextCursor ? "+" : ""} row${rows.length === 1 && !nextCursor ? "" : "s"}`}</span>}
       >
         <div class="toolbar">
           <Field label="Object">
