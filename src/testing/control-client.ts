@@ -3,6 +3,11 @@
  * provider states and the CLI. Plain fetch, no emulator imports: it works against an emulator in
  * the same process, another process or a container.
  */
+// Types only: erased at build time, so the runtime still imports nothing of the emulator.
+import type { ScenarioApplied } from "../control/scenarios.js";
+import type { SeedResult } from "../control/seed.js";
+
+export type { ScenarioApplied, SeedResult };
 
 export interface FaultRuleInput {
   match?: Record<string, unknown>;
@@ -56,6 +61,12 @@ export interface JournalEntry {
   replayed: boolean;
   durationMs: number;
   requestBody: unknown;
+}
+
+export interface ScenarioSummary {
+  name: string;
+  description: string;
+  file: string;
 }
 
 export class ControlPlaneError extends Error {
@@ -122,6 +133,9 @@ export class ControlClient {
   readonly records = {
     list: async (object: string, filter: Record<string, string | number | undefined> = {}): Promise<Record<string, unknown>[]> =>
       (await this.request<{ records: Record<string, unknown>[] }>("GET", `/records/${encodeURIComponent(object)}${query(filter)}`)).records,
+    /** One row by its id (the `X-Emulator-Record-Id` of the write that made it). */
+    get: (object: string, rowId: string, workspace?: string): Promise<Record<string, unknown>> =>
+      this.request("GET", `/records/${encodeURIComponent(object)}/${encodeURIComponent(rowId)}${query({ workspace })}`),
     /** Puts exact fixture rows in (upserted by primary key when they hold one). */
     put: (object: string, records: Record<string, unknown>[], workspace?: string): Promise<{ written: number }> =>
       this.request("POST", `/records/${encodeURIComponent(object)}`, workspace === undefined ? { records } : { records, workspace }),
@@ -136,13 +150,28 @@ export class ControlClient {
       matchKey?: string;
       workspace?: string;
     }): Promise<{ jobId: string; state: string; metrics: Record<string, number> }> => this.request("POST", "/jobs", input),
+    /** The first page of a workspace's jobs, as the job status endpoint shows them. */
+    list: async (filter: { state?: "queued" | "processing" | "completed" | "failed"; workspace?: string; limit?: number } = {}): Promise<
+      Record<string, unknown>[]
+    > => (await this.request<{ jobs: Record<string, unknown>[] }>("GET", `/jobs${query(filter)}`)).jobs,
     hold: (): Promise<unknown> => this.request("POST", "/jobs/hold"),
     release: (): Promise<unknown> => this.request("POST", "/jobs/release"),
   };
 
-  /** Loads a scenario by name (faults, rate limits, clock, seed data). */
-  applyScenario(name: string): Promise<Record<string, unknown>> {
-    return this.request("POST", `/scenarios/${encodeURIComponent(name)}`);
+  readonly scenarios = {
+    list: (): Promise<{ scenarios: ScenarioSummary[]; active: string | null }> => this.request("GET", "/scenarios"),
+    /** Loads a scenario by name (faults, rate limits, clock, seed data). */
+    apply: (name: string): Promise<ScenarioApplied> => this.request("POST", `/scenarios/${encodeURIComponent(name)}`),
+  };
+
+  /** Loads a scenario by name (faults, rate limits, clock, seed data); the same as `scenarios.apply`. */
+  applyScenario(name: string): Promise<ScenarioApplied> {
+    return this.scenarios.apply(name);
+  }
+
+  /** Generated, realistic records for an object; the same seed gives the same records. */
+  seed(input: { object: string; count: number; seed?: number; workspace?: string }): Promise<SeedResult> {
+    return this.request("POST", "/seed", input);
   }
 
   setRateLimits(limits: { single?: { limit: number; windowSeconds: number }; batch?: { limit: number; windowSeconds: number } }): Promise<unknown> {

@@ -1,0 +1,18 @@
+/**
+ * The package root, `import { startEmulator, createEmulator, ControlClient } from "cdp-emulator"`.
+ * Importing it only loads code: nothing listens and no file is opened until a function is called.
+ */
+export * from "./server.js";
+export { startEmulator, type StartEmulatorOptions, type StartedEmulator } from "./testing/start-emulator.js";
+export {
+  ControlClient,
+  ControlPlaneError,
+  type ClockState,
+  type FaultRule,
+  type FaultRuleInput,
+  type JournalEntry,
+  type JournalQuery,
+  type MintTokenInput,
+  type ScenarioSummary,
+  type SeedResult,
+} from "./testing/control-client.js";
