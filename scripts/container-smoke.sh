@@ -178,8 +178,9 @@ else
 fi
 
 healthy=0
-for _ in $(seq 1 300); do
-  if curl -fsS -o /dev/null "$base/_emulator/health" 2>/dev/null; then healthy=1; break; fi
+deadline=$(( started + 30000 ))
+while [ "$(now_ms)" -lt "$deadline" ]; do
+  if curl -fsS --max-time 2 -o /dev/null "$base/_emulator/health" 2>/dev/null; then healthy=1; break; fi
   if [ -n "$run_pid" ] && ! kill -0 "$run_pid" 2>/dev/null; then break; fi
   sleep 0.1
 done
@@ -205,11 +206,11 @@ else
 fi
 
 # ---------------------------------------------------------------- mounted configuration
-scenarios_json=$(curl -fsS "$base/_emulator/scenarios" || echo '{}')
+scenarios_json=$(curl -fsS --max-time 10 "$base/_emulator/scenarios" || echo '{}')
 check "mounted /config/scenarios is used: scenario \"smoke\" active, bundled ones not listed" \
   node -e 'const d = JSON.parse(process.argv[1]).data ?? {}; const names = (d.scenarios ?? []).map((s) => s.name);
            process.exit(d.active === "smoke" && names.includes("smoke") && !names.includes("happy-path") ? 0 : 1)' "$scenarios_json"
-limits_json=$(curl -fsS "$base/_emulator/rate-limits" || echo '{}')
+limits_json=$(curl -fsS --max-time 10 "$base/_emulator/rate-limits" || echo '{}')
 check "the scenario's rate limit applies (single 500/1)" \
   node -e 'process.exit(JSON.parse(process.argv[1]).data?.single?.limit === 500 ? 0 : 1)' "$limits_json"
 
@@ -217,7 +218,7 @@ check "the scenario's rate limit applies (single 500/1)" \
 http() { # http <expected status> <curl args…>: body on stdout, fails on another status
   local want=$1; shift
   local out
-  out=$(curl -sS -w '\n%{http_code}' "$@") || return 1
+  out=$(curl -sS --max-time 20 -w '\n%{http_code}' "$@") || return 1
   local code=${out##*$'\n'}
   printf '%s' "${out%$'\n'*}"
   [ "$code" = "$want" ] || { echo "smoke: expected HTTP $want, got $code: ${out%$'\n'*}" >&2; return 1; }
@@ -238,7 +239,7 @@ check "batch finished within Prefer: wait=10 (200, job completed, 2 rows, 0 inva
 
 read_back() { # read_back <email> <tier>
   local body
-  body=$(curl -fsS "$base/_emulator/records/profiles?email=$1") || return 1
+  body=$(curl -fsS --max-time 10 "$base/_emulator/records/profiles?email=$1") || return 1
   node -e 'const r = JSON.parse(process.argv[1]).data?.records ?? [];
            process.exit(r.length === 1 && r[0].fields.tier === process.argv[2] ? 0 : 1)' "$body" "$2"
 }
