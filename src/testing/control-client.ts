@@ -4,6 +4,7 @@
  * the same process, another process or a container.
  */
 // Types only: erased at build time, so the runtime still imports nothing of the emulator.
+import type { JournalEntry } from "../chaos/journal.js";
 import type { ScenarioApplied } from "../control/scenarios.js";
 import type { SeedResult } from "../control/seed.js";
 
@@ -46,22 +47,8 @@ export interface JournalQuery {
   limit?: number;
 }
 
-export interface JournalEntry {
-  seq: number;
-  at: string;
-  method: string;
-  path: string;
-  operation: string | null;
-  object: string | null;
-  workspace: string | null;
-  idempotencyKey: string | null;
-  correlationId: string;
-  status: number | null;
-  fault: string | null;
-  replayed: boolean;
-  durationMs: number;
-  requestBody: unknown;
-}
+/** As the journal keeps it (request and response bodies included); one type for both sides. */
+export type { JournalEntry } from "../chaos/journal.js";
 
 export interface ScenarioSummary {
   name: string;
