@@ -52,7 +52,7 @@ async function start(flags: RawSettings): Promise<void> {
 
   const tokens = emulator.config.tokens.map((token) => token.token).join(", ");
   process.stdout.write(
-    `cdp-emulator ${readVersion()} ready at ${address.url} (API ${address.url}${PUBLIC_BASE_PATH}, control ${address.url}/_emulator, token ${tokens}, db ${emulator.config.db})\n`,
+    `cdp-emulator ${readVersion()} ready at ${address.url} (API ${address.url}${PUBLIC_BASE_PATH}, control ${address.url}/_emulator, dashboard ${address.url}/_emulator/ui/, token ${tokens}, db ${emulator.config.db})\n`,
   );
 
   let stopping = false;

@@ -262,13 +262,14 @@ afterEach(async () => {
 
 describe("cdp-emulator CLI", () => {
   describe("start-up", () => {
-    it("prints one ready line with the URL and the token when started with --port 0", async () => {
+    it("prints one ready line with the URL, the dashboard and the token when started with --port 0", async () => {
       const dir = tempDir();
       const db = join(dir, "cdp.sqlite");
       const cli = await startCli(["start", "--port", "0", "--db", db, "--log-level", "silent"], { cwd: dir });
 
       expect(cli.port).toBeGreaterThan(0);
       expect(cli.readyLine).toContain(cli.url);
+      expect(cli.readyLine).toContain(`dashboard ${cli.url}/_emulator/ui/`);
       expect(cli.readyLine).toContain("token dev-token");
       expect(cli.readyLine).toContain(db);
 
