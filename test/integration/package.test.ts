@@ -70,7 +70,7 @@ describe("the npm package, packed and installed into an empty project", () => {
 
   it("ships dist, schemas and scenarios only: no tests, no source maps, no compiled file whose source is gone", () => {
     const paths = packed.files.map((file) => file.path);
-    expect(paths).toEqual(expect.arrayContaining(["package.json", "README.md", "dist/cli.js", "dist/index.js", "dist/index.d.ts", "dist/client/index.js", "dist/client/index.d.ts", "schemas/objects/profiles.json", "scenarios/flaky-5xx.yaml"]));
+    expect(paths).toEqual(expect.arrayContaining(["package.json", "README.md", "LICENSE", "dist/cli.js", "dist/index.js", "dist/index.d.ts", "dist/client/index.js", "dist/client/index.d.ts", "schemas/objects/profiles.json", "scenarios/flaky-5xx.yaml"]));
     expect(paths.filter((path) => !/^(dist|schemas|scenarios)\/|^(package\.json|README\.md|LICENSE)$/.test(path))).toEqual([]);
     expect(paths.filter((path) => path.endsWith(".map") || /(^|\/)(test|bench)\//.test(path) || /\.test\.[jt]s$/.test(path))).toEqual([]);
     // tsc output (a .js beside its .d.ts) must come from a source that still exists; a bundle built otherwise has no .d.ts.
