@@ -2,45 +2,29 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CdpApiError, CdpClient, type CdpClientOptions, type DeadLetter, type RetryOptions } from "../../src/client/index.js";
-import { AUTH, call, startEmulator, TOKEN, type TestEmulator } from "../helpers/emulator.js";
-
-interface JournalRow {
-  operation: string | null;
-  status: number | null;
-  idempotencyKey: string | null;
-  fault: string | null;
-  replayed: boolean;
-}
+import { ControlClient, type FaultRuleInput, type JournalEntry } from "../../src/testing/control-client.js";
+import { AUTH, startEmulator, TOKEN, type TestEmulator } from "../helpers/emulator.js";
 
 let emu: TestEmulator;
 const FAST: Partial<RetryOptions> = { baseDelayMs: 5, maxDelayMs: 50 };
 
 beforeAll(async () => {
   emu = await startEmulator();
+  control = new ControlClient(emu.url);
 });
 afterAll(async () => {
   await emu.dispose();
 });
 afterEach(async () => {
-  await control("POST", "/reset", {});
-  await control("PUT", "/rate-limits", { single: { limit: 1000, windowSeconds: 1 }, batch: { limit: 100, windowSeconds: 1 } });
-  await control("POST", "/jobs/release");
+  await control.reset();
+  await control.setRateLimits({ single: { limit: 1000, windowSeconds: 1 }, batch: { limit: 100, windowSeconds: 1 } });
+  await control.jobs.release();
 });
 
-async function control<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T> {
-  const response = await call<{ success: boolean; data: T }>(`${emu.url}/_emulator${path}`, {
-    method,
-    ...(body === undefined ? {} : { body }),
-  });
-  if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${response.text}`);
-  return response.body.data;
-}
-
-const addFault = (rule: Record<string, unknown>): Promise<unknown> => control("POST", "/faults", rule);
-const journal = async (query = ""): Promise<JournalRow[]> =>
-  (await control<{ entries: JournalRow[] }>("GET", `/journal?limit=1000${query}`)).entries;
-const rows = async (object: string): Promise<Record<string, unknown>[]> =>
-  (await control<{ records: Record<string, unknown>[] }>("GET", `/records/${object}?limit=1000`)).records;
+let control: ControlClient;
+const addFault = (rule: FaultRuleInput): Promise<unknown> => control.faults.add(rule);
+const journal = (operation: string): Promise<JournalEntry[]> => control.journal.list({ operation, limit: 1000 });
+const rows = (object: string): Promise<Record<string, unknown>[]> => control.records.list(object, { limit: 1000 });
 
 function client(options: Partial<CdpClientOptions<undefined>> = {}): CdpClient {
   return new CdpClient({ baseUrl: `${emu.url}/public/v1`, token: TOKEN, retry: FAST, ...options });
@@ -78,7 +62,7 @@ describe("CdpClient against the emulator", () => {
     await addFault({ match: { operation: "upsert" }, action, schedule: { times: 2 } });
     const result = await client().upsert("profiles", { email: "retry@example.com", tier: "gold" });
     expect(result.attempts).toBe(3);
-    const entries = await journal("&operation=upsert");
+    const entries = await journal("upsert");
     expect(entries.map((entry) => entry.status)).toEqual([status, status, 200]);
     expect(new Set(entries.map((entry) => entry.idempotencyKey))).toEqual(new Set([result.idempotencyKey]));
     expect(await rows("profiles")).toHaveLength(1);
@@ -92,13 +76,13 @@ describe("CdpClient against the emulator", () => {
     expect(error).toBeInstanceOf(CdpApiError);
     expect(error).toMatchObject({ status, code, failureType, attempts: 1, retryable: false });
     expect((error as CdpApiError).correlationId).toBeTruthy();
-    expect(await journal("&operation=upsert")).toHaveLength(1);
+    expect(await journal("upsert")).toHaveLength(1);
   });
 
   it("classifies an unknown token as auth and a token without the write scope as auth, without retrying", async () => {
     const unknown = await client({ token: "no-such-token" }).upsert("profiles", { email: "a@example.com" }).catch((caught: unknown) => caught);
     expect(unknown).toMatchObject({ status: 401, code: "CDP_ETL.AUTH.TOKEN_INVALID", failureType: "auth", attempts: 1 });
-    const minted = await control<{ token: string }>("POST", "/tokens", { workspace: "default", scopes: ["records:read"] });
+    const minted = await control.workspaces.mintToken({ workspace: "default", scopes: ["records:read"] });
     const readOnly = await client({ token: minted.token }).upsert("profiles", { email: "a@example.com" }).catch((caught: unknown) => caught);
     expect(readOnly).toMatchObject({ status: 403, code: "CDP_ETL.AUTH.FORBIDDEN", failureType: "auth", attempts: 1 });
   });
@@ -134,7 +118,7 @@ describe("CdpClient against the emulator", () => {
     const error = await cdp.upsert("profiles", { email: "a@example.com" }).catch((caught: unknown) => caught);
     expect(error).toMatchObject({ status: 503, code: "CDP_ETL.SERVICE.UNAVAILABLE", attempts: 3, failureType: "transient" });
     expect(letters).toEqual([]);
-    expect(await journal("&operation=upsert")).toHaveLength(3);
+    expect(await journal("upsert")).toHaveLength(3);
   });
 
   it("waits at least Retry-After before retrying a 429, even when its own backoff is shorter", async () => {
@@ -196,11 +180,11 @@ describe("CdpClient against the emulator", () => {
     const pending = cdp.upsert("profiles", { email: "a@example.com" }, { signal: controller.signal });
     setTimeout(() => controller.abort(), 100);
     await expect(pending).rejects.toMatchObject({ name: "AbortError" });
-    expect(await journal("&operation=upsert")).toHaveLength(1);
+    expect(await journal("upsert")).toHaveLength(1);
   });
 
   it("backs off voluntarily before the next request when X-RateLimit-Remaining runs low", async () => {
-    await control("PUT", "/rate-limits", { single: { limit: 20, windowSeconds: 60 } });
+    await control.setRateLimits({ single: { limit: 20, windowSeconds: 60 } });
     const waits: number[] = [];
     const cdp = client({ sleep: async (ms) => void waits.push(ms), retry: { ...FAST, backpressureThreshold: 20, backpressureDelayMs: 500 } });
     await cdp.upsert("profiles", { email: "a@example.com" });
@@ -243,7 +227,7 @@ describe("CdpClient against the emulator", () => {
   });
 
   it("gives up waiting for a job after timeoutMs with CLIENT.JOB_WAIT_TIMEOUT", async () => {
-    await control("POST", "/jobs/hold");
+    await control.jobs.hold();
     const cdp = client();
     const accepted = await cdp.upsertBatch("profiles", [{ email: "a@example.com" }]);
     const error = await cdp.waitForJob("profiles", accepted.data.jobId, { initialDelayMs: 20, timeoutMs: 150 }).catch((caught: unknown) => caught);
@@ -252,13 +236,13 @@ describe("CdpClient against the emulator", () => {
   });
 
   it("polls with the guide's backoff: 2 s, × 1.5, at most 15 s", async () => {
-    await control("POST", "/jobs/hold");
+    await control.jobs.hold();
     const waits: number[] = [];
     const cdp = client({ sleep: async (ms) => void waits.push(ms) });
     const accepted = await cdp.upsertBatch("profiles", [{ email: "a@example.com" }]);
     const pending = cdp.waitForJob("profiles", accepted.data.jobId, { timeoutMs: 60_000 });
     await expect.poll(() => waits.length).toBeGreaterThanOrEqual(8);
-    await control("POST", "/jobs/release");
+    await control.jobs.release();
     await pending;
     expect(waits.slice(0, 8)).toEqual([2000, 3000, 4500, 6750, 10125, 15000, 15000, 15000]);
   });

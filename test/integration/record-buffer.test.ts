@@ -1,35 +1,24 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CdpClient, RecordBuffer, type CdpClientOptions, type DeadLetter, type JobReport } from "../../src/client/index.js";
-import { call, startEmulator, TOKEN, type TestEmulator } from "../helpers/emulator.js";
-
-interface JournalRow {
-  operation: string | null;
-  status: number | null;
-  idempotencyKey: string | null;
-  replayed: boolean;
-}
+import { ControlClient, type JournalEntry } from "../../src/testing/control-client.js";
+import { startEmulator, TOKEN, type TestEmulator } from "../helpers/emulator.js";
 
 let emu: TestEmulator;
 
 beforeAll(async () => {
   emu = await startEmulator();
+  control = new ControlClient(emu.url);
 });
 afterAll(async () => {
   await emu.dispose();
 });
 afterEach(async () => {
-  await control("POST", "/reset", {});
+  await control.reset();
 });
 
-async function control<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T> {
-  const response = await call<{ data: T }>(`${emu.url}/_emulator${path}`, { method, ...(body === undefined ? {} : { body }) });
-  if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${response.text}`);
-  return response.body.data;
-}
-const batches = async (): Promise<JournalRow[]> =>
-  (await control<{ entries: JournalRow[] }>("GET", "/journal?limit=1000&operation=upsert-batch")).entries;
-const rowCount = async (object = "profiles"): Promise<number> =>
-  (await control<{ records: unknown[] }>("GET", `/records/${object}?limit=1000`)).records.length;
+let control: ControlClient;
+const batches = (): Promise<JournalEntry[]> => control.journal.list({ operation: "upsert-batch", limit: 1000 });
+const rowCount = async (object = "profiles"): Promise<number> => (await control.records.list(object, { limit: 1000 })).length;
 
 function client(options: Partial<CdpClientOptions<undefined>> = {}): CdpClient {
   return new CdpClient({ baseUrl: `${emu.url}/public/v1`, token: TOKEN, retry: { baseDelayMs: 5, maxDelayMs: 20 }, ...options });
@@ -66,7 +55,7 @@ describe("RecordBuffer", () => {
         inFlight -= 1;
       }
     };
-    await control("POST", "/faults", { match: { operation: "upsert-batch" }, action: { delayMs: 30 } });
+    await control.faults.add({ match: { operation: "upsert-batch" }, action: { delayMs: 30 } });
     const buffer = new RecordBuffer({ client: client({ fetch: counting }), object: "profiles", maxSize: 3, maxAgeMs: 5 });
     const adds: Promise<void>[] = [];
     for (let i = 0; i < 20; i++) adds.push(buffer.add(profile(i)));
@@ -77,7 +66,7 @@ describe("RecordBuffer", () => {
   });
 
   it("keeps a batch that failed transiently and re-sends it with the same key, writing each record once", async () => {
-    await control("POST", "/faults", { match: { operation: "upsert-batch" }, action: { status: 503 } });
+    await control.faults.add({ match: { operation: "upsert-batch" }, action: { status: 503 } });
     const errors: unknown[] = [];
     const buffer = new RecordBuffer({
       client: client({ retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 } }),
@@ -90,7 +79,7 @@ describe("RecordBuffer", () => {
     await expect(buffer.flush()).rejects.toMatchObject({ status: 503, attempts: 2 });
     expect(buffer.pending).toBe(4);
 
-    await control("DELETE", "/faults");
+    await control.faults.clear();
     await buffer.add(profile(4));
     await buffer.close();
     const entries = await batches();
@@ -108,7 +97,7 @@ describe("RecordBuffer", () => {
       await buffer.add({ event: "cta_click", session_id: "s1", occurred_at: "2026-04-21T15:01:12Z" });
       await buffer.close();
     }
-    const entries = (await control<{ entries: JournalRow[] }>("GET", "/journal?operation=append-batch")).entries;
+    const entries = await control.journal.list({ operation: "append-batch" });
     expect(entries.map((entry) => entry.replayed)).toEqual([false, true]);
     await expect.poll(() => rowCount("events")).toBe(2);
   });
