@@ -33,9 +33,10 @@ export interface RecordBufferOptions {
    */
   keyFor?: (records: readonly JsonRecord[]) => string;
   /**
-   * Where a batch the API refuses for good (schema, bad data, auth) goes, when the client has no
-   * `onDeadLetter` of its own. With neither, such a batch stays at the head of the buffer and
-   * every flush rejects with its error: nothing is dropped silently.
+   * Where a batch the API refuses for good (schema, bad data, auth) goes. The client's own
+   * `onDeadLetter`, when it has one, takes the failure first (inside the call), so this one is
+   * for clients without. One of the two is required: a refused batch must go somewhere, and
+   * keeping it would block every batch behind it.
    */
   onDeadLetter?: DeadLetterHandler;
   /** When given, each accepted batch's job is awaited (in the background) and reported here. */
@@ -91,6 +92,11 @@ export class RecordBuffer {
     if (options.operation === "append" && options.matchKey !== undefined) {
       throw new TypeError("matchKey applies to upserts only; append-batch refuses it");
     }
+    if (!options.onDeadLetter && !options.client.deadLettering) {
+      throw new TypeError(
+        "RecordBuffer needs somewhere to put batches the API refuses for good: give onDeadLetter to the buffer or to its client",
+      );
+    }
     this.options = options;
     this.client = options.client;
     this.object = options.object;
@@ -124,6 +130,9 @@ export class RecordBuffer {
    */
   add(record: JsonRecord): Promise<void> {
     if (this.closed) throw new Error(`RecordBuffer for ${this.object} is closed`);
+    // A record that cannot be sent (a BigInt, a cycle) is refused here, before it can take a
+    // whole batch down with it.
+    if (JSON.stringify(record) === undefined) throw new TypeError("a record must be a JSON object");
     this.open.push(record);
     if (this.open.length >= this.maxSize) return this.flushInBackground();
     this.timer ??= setTimeout(() => void this.flushInBackground(), this.maxAgeMs);
@@ -132,7 +141,11 @@ export class RecordBuffer {
 
   /** Sends everything buffered now; rejects if a batch could not be sent (it stays buffered). */
   flush(): Promise<void> {
-    this.seal();
+    try {
+      this.seal();
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const run = this.chain.then(() => this.drain());
     this.chain = run.catch(() => undefined);
     return run;
@@ -150,12 +163,23 @@ export class RecordBuffer {
 
   private flushInBackground(): Promise<void> {
     return this.flush().catch((error: unknown) => {
-      this.options.onError?.(error);
-      // Nobody awaits this flush, so nobody would retry it: try again after maxAgeMs.
-      if (!this.closed && this.sealed.length > 0) {
+      this.reportError(error);
+      // Nobody awaits this flush, so nobody would retry it: a transient failure is tried again
+      // after maxAgeMs. Anything else (a throwing keyFor or handler) waits for the next flush.
+      if (error instanceof CdpApiError && error.retryable && !this.closed && this.sealed.length > 0) {
         this.timer ??= setTimeout(() => void this.flushInBackground(), this.maxAgeMs);
       }
     });
+  }
+
+  /** `onError`, or a process warning when there is none; a throwing `onError` is ignored. */
+  private reportError(error: unknown): void {
+    try {
+      if (this.options.onError) this.options.onError(error);
+      else process.emitWarning(error instanceof Error ? error : String(error), { code: "CDP_RECORD_BUFFER" });
+    } catch {
+      // An error handler that fails must not turn a background flush into an unhandled rejection.
+    }
   }
 
   /** Turns the open records into a batch with its key fixed from now on. */
@@ -166,8 +190,10 @@ export class RecordBuffer {
     }
     if (this.open.length === 0) return;
     const records = this.open;
+    // The key first: if a custom keyFor throws, the records stay where they were.
+    const idempotencyKey = this.keyFor(records);
     this.open = [];
-    this.sealed.push({ records, idempotencyKey: this.keyFor(records) });
+    this.sealed.push({ records, idempotencyKey });
   }
 
   private async drain(): Promise<void> {
@@ -223,7 +249,7 @@ export class RecordBuffer {
       }
       await onJobDone({ ack: result.data, idempotencyKey: result.idempotencyKey, job, invalidRows });
     })()
-      .catch((error: unknown) => this.options.onError?.(error))
+      .catch((error: unknown) => this.reportError(error))
       .finally(() => this.reports.delete(task));
     this.reports.add(task);
   }

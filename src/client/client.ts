@@ -141,6 +141,11 @@ class Client<DL extends DeadLetterHandler | undefined> {
     this.now = options.now ?? Date.now;
   }
 
+  /** Whether non-retryable write failures go to an `onDeadLetter` handler rather than throwing. */
+  get deadLettering(): boolean {
+    return this.onDeadLetter !== undefined;
+  }
+
   /** `POST /records/{object}/append`: always a new row. */
   append(object: string, record: JsonRecord, options: WriteOptions = {}): Promise<Written<WriteAck, DL>> {
     return this.write<WriteAck>("append", object, [record], { record }, options);
@@ -268,11 +273,16 @@ class Client<DL extends DeadLetterHandler | undefined> {
 
   /** The retry loop: one logical call, up to `maxAttempts` HTTP attempts with the same key. */
   private async request<T>(spec: RequestSpec): Promise<Answer<T>> {
+    // Serialised once, outside the retry loop: a body that cannot be (a BigInt, a cycle) is the
+    // caller's bug, thrown at once, never mistaken for a network failure and retried.
+    const body = spec.body === undefined ? undefined : JSON.stringify(spec.body);
+    if (spec.body !== undefined && body === undefined) throw new TypeError(`${spec.method} ${spec.path}: the body is not JSON`);
+    const url = new URL(`${this.baseUrl}${spec.path}`);
     for (let attempt = 1; ; attempt++) {
       await this.waitForBackpressure(spec.signal);
       let failure: CdpApiError;
       try {
-        const answer = await this.attempt<T>(spec);
+        const answer = await this.attempt<T>(spec, url, body);
         return { ...answer, attempts: attempt };
       } catch (error) {
         if (!(error instanceof CdpApiError)) throw error; // the caller's abort, or a bug
@@ -304,7 +314,7 @@ class Client<DL extends DeadLetterHandler | undefined> {
   }
 
   /** One HTTP attempt under its own timeout; every failure becomes a CdpApiError. */
-  private async attempt<T>(spec: RequestSpec): Promise<Omit<Answer<T>, "attempts">> {
+  private async attempt<T>(spec: RequestSpec, url: URL, body: string | undefined): Promise<Omit<Answer<T>, "attempts">> {
     if (spec.signal?.aborted) throw spec.signal.reason;
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new Error("attempt timed out")), this.retry.attemptTimeoutMs);
@@ -319,10 +329,10 @@ class Client<DL extends DeadLetterHandler | undefined> {
     let response: Response;
     let text: string;
     try {
-      response = await this.fetchImpl(`${this.baseUrl}${spec.path}`, {
+      response = await this.fetchImpl(url, {
         method: spec.method,
         headers,
-        ...(spec.body === undefined ? {} : { body: JSON.stringify(spec.body) }),
+        ...(body === undefined ? {} : { body }),
         signal: controller.signal,
       });
       text = await response.text();

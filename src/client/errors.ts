@@ -9,8 +9,8 @@ export type FailureType = "transient" | "schema" | "bad_data" | "auth";
 export const RETRYABLE_STATUS: ReadonlySet<number> = new Set([409, 429, 500, 502, 503, 504]);
 
 /**
- * Codes the client itself raises when there is no API error to report. `status` is 0 for the
- * first three because no usable HTTP response arrived.
+ * Codes the client itself raises when there is no API error to report. `status` is 0 when no
+ * HTTP response arrived (network, timeout, job wait); a malformed response keeps its status.
  */
 export const CLIENT_ERROR_CODES = {
   /** The connection failed or was reset before a response arrived. Retryable. */
@@ -27,6 +27,7 @@ const TRANSIENT_CLIENT_CODES: ReadonlySet<string> = new Set([
   CLIENT_ERROR_CODES.network,
   CLIENT_ERROR_CODES.timeout,
   CLIENT_ERROR_CODES.malformed,
+  CLIENT_ERROR_CODES.jobWaitTimeout,
 ]);
 
 /** The guide's `classify_error`, extended to the client's own transport failures. */

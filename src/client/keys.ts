@@ -6,22 +6,31 @@ import { createHash, randomUUID } from "node:crypto";
  * the one a Python producer computes for the same record: the canonical form is
  * `json.dumps(value, sort_keys=True, ensure_ascii=True)` — keys sorted, `", "` and `": "` as
  * separators, everything outside printable ASCII escaped as `\uXXXX`. Numbers are written as
- * JavaScript writes them, which matches Python for integers and ordinary decimals (a float such
- * as Python's `1.0` has no JavaScript counterpart and prints as `1`).
+ * JavaScript writes them, which matches Python for integers and ordinary decimals but not for
+ * floats Python prints with an exponent (`1e-07`, `1e+16`) or as `1.0`; object keys outside the
+ * Basic Multilingual Plane may sort differently.
  */
 
 export function canonicalJson(value: unknown): string {
+  // Through JSON first, as the request body goes: toJSON applies (a Date becomes its ISO text,
+  // not `{}`), undefined and functions drop out, and what JSON cannot hold throws.
+  const text = JSON.stringify(value);
+  if (text === undefined) throw new TypeError(`cannot derive a key from ${typeof value}`);
+  return canonical(JSON.parse(text) as unknown);
+}
+
+function canonical(value: unknown): string {
   if (value === null || typeof value !== "object") {
     const text = JSON.stringify(value);
     if (text === undefined) throw new TypeError(`cannot derive a key from ${typeof value}`);
     // JSON.stringify leaves non-ASCII (and DEL) as is; Python's ensure_ascii escapes them.
     return text.replace(/[\u007f-\uffff]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
   }
-  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item ?? null)).join(", ")}]`;
+  if (Array.isArray(value)) return `[${value.map((item) => canonical(item)).join(", ")}]`;
   const entries = Object.entries(value as Record<string, unknown>)
     .filter(([, item]) => item !== undefined)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([key, item]) => `${canonicalJson(key)}: ${canonicalJson(item)}`).join(", ")}}`;
+  return `{${entries.map(([key, item]) => `${canonical(key)}: ${canonical(item)}`).join(", ")}}`;
 }
 
 /** An MD5 digest printed the way Python's uuid.UUID prints it (8-4-4-4-12, lower case). */

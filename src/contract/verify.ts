@@ -132,16 +132,23 @@ export async function verifyPacts(options: VerifyOptions): Promise<PactSummary> 
     throw new VerifyInputError("verify needs @pact-foundation/pact: npm install --save-dev @pact-foundation/pact");
   }
 
-  const dir = mkdtempSync(join(tmpdir(), "cdp-emulator-verify-"));
   const tokens = new Set(["dev-token", ...summary.tokens, ...(options.tokens ?? [])]);
-  const emulator = createEmulator({
+  const dir = mkdtempSync(join(tmpdir(), "cdp-emulator-verify-"));
+  let emulator: ReturnType<typeof createEmulator>;
+  try {
+    emulator = createEmulator({
     host: "127.0.0.1",
     port: 0,
     db: join(dir, "verify.sqlite"),
     logLevel: options.emulatorLogLevel ?? "silent",
     tokens: [...tokens].map((token) => ({ token, workspace: "default", scopes: [...allScopes], expiresAt: null })),
-    ...(options.schemasDir ? { schemasDir: resolve(options.schemasDir) } : {}),
-  });
+      ...(options.schemasDir ? { schemasDir: resolve(options.schemasDir) } : {}),
+    });
+  } catch (error) {
+    // A bad --schemas stops here: leave no temporary folder behind.
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   try {
     const { url } = await emulator.start();
     const control = new ControlClient(url);

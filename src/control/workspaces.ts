@@ -35,7 +35,8 @@ const newTokenSchema: JSONSchemaType<NewToken> = {
     // expired or narrow; omitted, an unguessable one is minted.
     token: { type: "string", pattern: TOKEN_PATTERN.source, minLength: 1, maxLength: 512, nullable: true },
     scopes: { type: "array", items: { type: "string", enum: [...allScopes] }, uniqueItems: true, nullable: true },
-    expiresIn: { type: "number", exclusiveMinimum: 0, nullable: true },
+    // Ten years at most: beyond that a Date cannot always be printed, and no test needs it.
+    expiresIn: { type: "number", exclusiveMinimum: 0, maximum: 315_360_000, nullable: true },
   },
   additionalProperties: false,
 };

@@ -156,7 +156,15 @@ describe.each(scenarioFiles)("the client under the %s scenario", (scenario) => {
       onDeadLetter: (letter) => void letters.push(letter),
     });
 
-    // Single upserts from a pool of concurrent callers, each with its own key (none given).
+    // Single writes from a pool of concurrent callers, each with its own key (none given): upserts,
+    // and appends, which never merge, so a retry that wrote twice would show as a second row.
+    const appends = Array.from({ length: Math.ceil(workload.singles / 5) }, (_, index) => ({
+      event_id: `single-event-${index}`,
+      event: "page_view",
+      occurred_at: "2026-04-21T15:00:00Z",
+    }));
+    const appended = new Set<string>();
+    let nextAppend = 0;
     const singles = [
       ...Array.from({ length: workload.singles }, (_, index) => ({ email: `single${index}@chaos.example.com`, tier: "gold", last_seen_at: "2026-04-21T15:30:00Z" })),
       ...BAD_RECORDS,
@@ -164,10 +172,16 @@ describe.each(scenarioFiles)("the client under the %s scenario", (scenario) => {
     const acknowledged = new Map<string, string>();
     let next = 0;
     const callers = Array.from({ length: workload.concurrency }, async () => {
-      while (next < singles.length) {
-        const record = singles[next++]!;
-        const result = await cdp.upsert("profiles", record, { matchKey: "email" });
-        if (result) acknowledged.set(String(record.email), result.idempotencyKey);
+      while (next < singles.length || nextAppend < appends.length) {
+        if (next < singles.length) {
+          const record = singles[next++]!;
+          const result = await cdp.upsert("profiles", record, { matchKey: "email" });
+          if (result) acknowledged.set(String(record.email), result.idempotencyKey);
+        }
+        if (nextAppend < appends.length && next % 5 === 0) {
+          const event = appends[nextAppend++]!;
+          if (await cdp.append("events", event)) appended.add(event.event_id);
+        }
       }
     });
 
@@ -187,7 +201,23 @@ describe.each(scenarioFiles)("the client under the %s scenario", (scenario) => {
       for (const record of buffered) await buffer.add(record);
       await buffer.close();
     })();
-    await Promise.all([...callers, producer]);
+    // And events appended in batches, where a re-sent batch that wrote twice would double rows.
+    const eventReports: JobReport[] = [];
+    const eventBuffer = new RecordBuffer({
+      client: cdp,
+      object: "events",
+      operation: "append",
+      maxSize: 25,
+      maxAgeMs: 200,
+      waitForJob: { initialDelayMs: 20, maxDelayMs: 200, timeoutMs: 30_000 },
+      onJobDone: (report) => void eventReports.push(report),
+    });
+    const bufferedEvents = Array.from({ length: 50 }, (_, index) => ({ event_id: `buffered-event-${index}`, event: "cta_click", occurred_at: "2026-04-21T15:01:12Z" }));
+    const eventProducer = (async () => {
+      for (const event of bufferedEvents) await eventBuffer.add(event);
+      await eventBuffer.close();
+    })();
+    await Promise.all([...callers, producer, eventProducer]);
 
     // No acknowledged record lost, none duplicated, nothing refused was written.
     const rows = await control.records.list("profiles", { limit: 1000, workspace });
@@ -202,6 +232,18 @@ describe.each(scenarioFiles)("the client under the %s scenario", (scenario) => {
     expect(rows).toHaveLength(workload.singles + workload.buffered);
     expect(letters.map((letter) => letter.failureType).sort()).toEqual(["bad_data", "bad_data", "schema"]);
 
+    // Appends: one row per event, single or batched, whatever the faults did to the exchanges.
+    const events = await control.records.list("events", { limit: 1000, workspace });
+    const perEvent = new Map<string, number>();
+    for (const row of events) {
+      const id = String((row["fields"] as Record<string, unknown>)["event_id"]);
+      perEvent.set(id, (perEvent.get(id) ?? 0) + 1);
+    }
+    expect(appended.size).toBe(appends.length);
+    for (const id of [...appended, ...bufferedEvents.map((event) => event.event_id)]) expect(perEvent.get(id), id).toBe(1);
+    expect(events).toHaveLength(appends.length + bufferedEvents.length);
+    expect(eventReports.map((report) => report.job.metrics.insertedRows)).toEqual([25, 25]);
+
     // Every batch accepted once and completed with every row.
     expect(reports).toHaveLength(workload.buffered / workload.batchSize);
     for (const report of reports) expect(report.job).toMatchObject({ state: "completed", metrics: { invalidRows: 0, totalRows: workload.batchSize } });
@@ -209,13 +251,13 @@ describe.each(scenarioFiles)("the client under the %s scenario", (scenario) => {
     // One key per logical call, on every attempt: the journal holds exactly the client's keys,
     // as many times as the client sent them.
     const journal = await control.journal.list({ limit: 10_000, workspace });
-    const writes = journal.filter((entry) => entry.operation === "upsert" || entry.operation === "upsert-batch");
+    const writes = journal.filter((entry) => entry.operation !== null && ["upsert", "upsert-batch", "append", "append-batch"].includes(entry.operation));
     const byKey = new Map<string, JournalEntry[]>();
     for (const entry of writes) {
       expect(entry.idempotencyKey).toBeTruthy();
       byKey.set(entry.idempotencyKey!, [...(byKey.get(entry.idempotencyKey!) ?? []), entry]);
     }
-    expect(byKey.size).toBe(singles.length + reports.length);
+    expect(byKey.size).toBe(singles.length + appends.length + reports.length + eventReports.length);
     const sentPerKey = new Map<string, number>();
     for (const attempt of attempts) sentPerKey.set(attempt.key, (sentPerKey.get(attempt.key) ?? 0) + 1);
     for (const [key, entries] of byKey) expect(entries.length, key).toBe(sentPerKey.get(key));

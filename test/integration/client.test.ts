@@ -261,6 +261,16 @@ describe("CdpClient against the emulator", () => {
     expect(error).toMatchObject({ status: 404, code: "CDP_ETL.NOT_FOUND", attempts: 1 });
   });
 
+  it("throws a body JSON cannot carry at once, without sending or retrying it", async () => {
+    let sent = 0;
+    const counting: typeof fetch = async (input, init) => {
+      sent += 1;
+      return fetch(input, init);
+    };
+    await expect(client({ fetch: counting }).upsert("profiles", { email: "a@example.com", n: 10n })).rejects.toThrow(TypeError);
+    expect(sent).toBe(0);
+  });
+
   it("sends the bearer token and JSON the API expects", async () => {
     const seen: { headers: Headers; body: string | undefined }[] = [];
     const spy: typeof fetch = async (input, init) => {

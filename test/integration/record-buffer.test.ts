@@ -23,11 +23,14 @@ const rowCount = async (object = "profiles"): Promise<number> => (await control.
 function client(options: Partial<CdpClientOptions<undefined>> = {}): CdpClient {
   return new CdpClient({ baseUrl: `${emu.url}/public/v1`, token: TOKEN, retry: { baseDelayMs: 5, maxDelayMs: 20 }, ...options });
 }
+/** Every buffer needs a dead-letter route; tests that do not look at it collect letters here. */
+const letterBox: DeadLetter[] = [];
+const ignoreLetters = (letter: DeadLetter): void => void letterBox.push(letter);
 const profile = (i: number): Record<string, unknown> => ({ email: `user${i}@example.com`, tier: "gold" });
 
 describe("RecordBuffer", () => {
   it("flushes one batch when maxSize records are waiting", async () => {
-    const buffer = new RecordBuffer({ client: client(), object: "profiles", matchKey: "email", maxSize: 5, maxAgeMs: 60_000 });
+    const buffer = new RecordBuffer({ onDeadLetter: ignoreLetters, client: client(), object: "profiles", matchKey: "email", maxSize: 5, maxAgeMs: 60_000 });
     for (let i = 0; i < 5; i++) await buffer.add(profile(i));
     expect(buffer.pending).toBe(0);
     expect(await batches()).toHaveLength(1);
@@ -35,7 +38,7 @@ describe("RecordBuffer", () => {
   });
 
   it("flushes on its timer when the oldest record reaches maxAgeMs, with no further add", async () => {
-    const buffer = new RecordBuffer({ client: client(), object: "profiles", maxSize: 500, maxAgeMs: 50 });
+    const buffer = new RecordBuffer({ onDeadLetter: ignoreLetters, client: client(), object: "profiles", maxSize: 500, maxAgeMs: 50 });
     await buffer.add(profile(1));
     expect(buffer.pending).toBe(1);
     await expect.poll(() => batches().then((entries) => entries.length)).toBe(1);
@@ -56,7 +59,7 @@ describe("RecordBuffer", () => {
       }
     };
     await control.faults.add({ match: { operation: "upsert-batch" }, action: { delayMs: 30 } });
-    const buffer = new RecordBuffer({ client: client({ fetch: counting }), object: "profiles", maxSize: 3, maxAgeMs: 5 });
+    const buffer = new RecordBuffer({ onDeadLetter: ignoreLetters, client: client({ fetch: counting }), object: "profiles", maxSize: 3, maxAgeMs: 5 });
     const adds: Promise<void>[] = [];
     for (let i = 0; i < 20; i++) adds.push(buffer.add(profile(i)));
     await Promise.all(adds);
@@ -69,6 +72,7 @@ describe("RecordBuffer", () => {
     await control.faults.add({ match: { operation: "upsert-batch" }, action: { status: 503 } });
     const errors: unknown[] = [];
     const buffer = new RecordBuffer({
+      onDeadLetter: ignoreLetters,
       client: client({ retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 } }),
       object: "profiles",
       maxSize: 100,
@@ -92,7 +96,7 @@ describe("RecordBuffer", () => {
 
   it("derives each flush's key from its records, so a restarted flush of the same records writes nothing twice", async () => {
     for (let run = 0; run < 2; run++) {
-      const buffer = new RecordBuffer({ client: client(), object: "events", operation: "append", maxSize: 100, maxAgeMs: 60_000 });
+      const buffer = new RecordBuffer({ onDeadLetter: ignoreLetters, client: client(), object: "events", operation: "append", maxSize: 100, maxAgeMs: 60_000 });
       await buffer.add({ event: "page_view", session_id: "s1", occurred_at: "2026-04-21T15:00:00Z" });
       await buffer.add({ event: "cta_click", session_id: "s1", occurred_at: "2026-04-21T15:01:12Z" });
       await buffer.close();
@@ -122,17 +126,55 @@ describe("RecordBuffer", () => {
     expect(buffer.stats).toMatchObject({ acceptedBatches: 1, acceptedRecords: 2, deadLetteredRecords: 2, pending: 0 });
   });
 
-  it("keeps a permanently refused batch and rejects every flush when nothing can take the dead letter", async () => {
-    const buffer = new RecordBuffer({ client: client(), object: "profiles", maxSize: 10, maxAgeMs: 60_000 });
+  it("refuses to be built without somewhere to put batches the API refuses for good", () => {
+    expect(() => new RecordBuffer({ client: client(), object: "profiles" })).toThrow(/onDeadLetter/);
+    const lettering = new CdpClient({ baseUrl: `${emu.url}/public/v1`, token: TOKEN, onDeadLetter: () => undefined });
+    expect(() => new RecordBuffer({ client: lettering, object: "profiles" })).not.toThrow();
+  });
+
+  it("lets the client's own dead-letter handler take a refused batch first", async () => {
+    const clientLetters: DeadLetter[] = [];
+    const bufferLetters: DeadLetter[] = [];
+    const lettering = new CdpClient({ baseUrl: `${emu.url}/public/v1`, token: TOKEN, onDeadLetter: (letter) => void clientLetters.push(letter) });
+    const buffer = new RecordBuffer({ client: lettering, object: "profiles", onDeadLetter: (letter) => void bufferLetters.push(letter) });
     await buffer.add({ email: "a@example.com", favourite_colour: "red" });
-    await expect(buffer.flush()).rejects.toMatchObject({ code: "CDP_ETL.VALIDATION.REQUEST_SCHEMA" });
-    await expect(buffer.close()).rejects.toMatchObject({ code: "CDP_ETL.VALIDATION.REQUEST_SCHEMA" });
+    await buffer.close();
+    expect(clientLetters.map((letter) => letter.operation)).toEqual(["upsert-batch"]);
+    expect(bufferLetters).toEqual([]);
+  });
+
+  it("refuses a record JSON cannot carry at add, keeping the records before it", async () => {
+    const buffer = new RecordBuffer({ onDeadLetter: ignoreLetters, client: client(), object: "profiles", maxSize: 10, maxAgeMs: 60_000 });
+    await buffer.add(profile(1));
+    expect(() => buffer.add({ email: "big@example.com", n: 10n })).toThrow(TypeError);
+    expect(buffer.pending).toBe(1);
+    await buffer.close();
+    expect(await rowCount()).toBe(1);
+  });
+
+  it("does not re-send a refused batch on its timer, and reports it to onError", async () => {
+    const errors: unknown[] = [];
+    const buffer = new RecordBuffer({
+      client: client(),
+      object: "profiles",
+      maxAgeMs: 30,
+      // A handler that itself fails: the batch stays, and nothing is sent again by the timer.
+      onDeadLetter: () => {
+        throw new Error("DLQ down");
+      },
+      onError: (error) => errors.push(error),
+    });
+    await buffer.add({ email: "a@example.com", favourite_colour: "red" });
+    await expect.poll(() => errors.length).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await batches()).toHaveLength(1);
     expect(buffer.pending).toBe(1);
   });
 
   it("waits for each accepted batch's job and reports its invalid rows", async () => {
     const reports: JobReport[] = [];
     const buffer = new RecordBuffer({
+      onDeadLetter: ignoreLetters,
       client: client(),
       object: "profiles",
       matchKey: "email",
@@ -151,12 +193,12 @@ describe("RecordBuffer", () => {
   });
 
   it("refuses records after close", async () => {
-    const buffer = new RecordBuffer({ client: client(), object: "profiles" });
+    const buffer = new RecordBuffer({ onDeadLetter: ignoreLetters, client: client(), object: "profiles" });
     await buffer.close();
     expect(() => buffer.add(profile(1))).toThrow(/closed/);
   });
 
   it.each([0, 10_001, 1.5])("refuses maxSize %d", (maxSize) => {
-    expect(() => new RecordBuffer({ client: client(), object: "profiles", maxSize })).toThrow(/maxSize/);
+    expect(() => new RecordBuffer({ onDeadLetter: ignoreLetters, client: client(), object: "profiles", maxSize })).toThrow(/maxSize/);
   });
 });

@@ -33,6 +33,15 @@ describe("idempotency keys", () => {
     expect(batchKey(["m3", "m2", "m1"])).toBe("e0caddf3-f0f6-05e5-e9a7-051eaa2de54e");
   });
 
+  it("keys a Date by the text the request body carries, so two different dates never share a key", () => {
+    expect(stableKey({ at: new Date(0) })).not.toBe(stableKey({ at: new Date(1e12) }));
+    expect(stableKey({ at: new Date(0) })).toBe(stableKey({ at: "1970-01-01T00:00:00.000Z" }));
+  });
+
+  it("refuses to key what JSON cannot carry", () => {
+    expect(() => stableKey({ n: 10n })).toThrow(TypeError);
+  });
+
   it("gives a record the same key whatever the order of its fields, and a different key when a value changes", () => {
     expect(stableKey({ a: 1, b: 2 })).toBe(stableKey({ b: 2, a: 1 }));
     expect(stableKey({ a: 1, b: 2 })).not.toBe(stableKey({ a: 1, b: 3 }));
@@ -122,6 +131,7 @@ describe("failure classification", () => {
     [504, "CDP_ETL.UPSTREAM.TIMEOUT", "transient"],
     [0, "CLIENT.NETWORK_ERROR", "transient"],
     [0, "CLIENT.TIMEOUT", "transient"],
+    [0, "CLIENT.JOB_WAIT_TIMEOUT", "transient"],
     [200, "CLIENT.MALFORMED_RESPONSE", "transient"],
     [422, "CDP_ETL.VALIDATION.REQUEST_SCHEMA", "schema"],
     [400, "CDP_ETL.VALIDATION.REQUEST_INVALID", "bad_data"],
