@@ -77,7 +77,9 @@ export const providerStates: readonly ProviderStateDefinition[] = [
   },
   {
     sentence: "job <label> completed with <n> invalid row(s)",
-    pattern: /^(?:a |the )?(?:(\w+) )?job (\S+) completed with (\d+) invalid rows?$/i,
+    // Profiles jobs only (their valid and invalid rows are made up here): "orders job …" is not a
+    // state this emulator knows, and verify says so before starting rather than failing mid-run.
+    pattern: /^(?:a |the )?(?:(profiles) )?job (\S+) completed with (\d+) invalid rows?$/i,
     provides: "jobId, object, secondPageCursor (the errors page after the first row, when n ≥ 2)",
     params: "valid (valid rows besides the invalid ones, default 1), workspace",
     async setup({ control, match, params }) {
@@ -92,7 +94,7 @@ export const providerStates: readonly ProviderStateDefinition[] = [
   },
   {
     sentence: "job <label> completed",
-    pattern: /^(?:a |the )?(?:(\w+) )?job (\S+) completed$/i,
+    pattern: /^(?:a |the )?(?:(profiles) )?job (\S+) completed$/i,
     provides: "jobId, object",
     params: "valid (rows, default 2), workspace",
     async setup({ control, match, params }) {
@@ -104,7 +106,7 @@ export const providerStates: readonly ProviderStateDefinition[] = [
   },
   {
     sentence: "job <label> is queued",
-    pattern: /^(?:a |the )?(?:(\w+) )?job (\S+) is (?:queued|still processing|processing)$/i,
+    pattern: /^(?:a |the )?(?:(profiles) )?job (\S+) is (?:queued|still processing|processing)$/i,
     provides: "jobId, object",
     async setup({ control, match, params }) {
       const object = match[1] ?? "profiles";

@@ -93,6 +93,13 @@ export function registerWorkspaceRoutes(router: Router, deps: { store: Store; cl
     const scopes = body.scopes ?? [...allScopes];
     const expiresAt = body.expiresIn === undefined ? null : deps.clock.now() + Math.round(body.expiresIn * 1000);
     const token = body.token ?? mintToken();
+    const holder = body.token === undefined ? undefined : deps.store.workspaces.findToken(token)?.workspace;
+    if (holder !== undefined && holder !== body.workspace) {
+      // Moving it would silently break whoever uses it there (a parallel suite, say).
+      throw new ApiError("REQUEST_INVALID", `token: "${token}" belongs to workspace "${holder}"; choose another value`, {
+        details: { path: "token", value: token },
+      });
+    }
     if (deps.store.workspaces.tokenSource(token) === "config") {
       throw new ApiError("REQUEST_INVALID", `token: "${token}" is configured at start (--token); choose another value`, {
         details: { path: "token", value: token },

@@ -92,6 +92,27 @@ describe("workspaces and tokens on demand", () => {
     expect(metadata.status).toBe(200);
   });
 
+  it("mints a token with a chosen value, and refuses to move it to another workspace or over a configured token", async () => {
+    const first = (await createWorkspace()).body.data.workspace;
+    const second = (await createWorkspace()).body.data.workspace;
+    const chosen = await call<Created>(`${env.url}/_emulator/tokens`, { body: { workspace: first, token: "chosen-token", scopes: ["metadata:read"] } });
+    expect(chosen.status).toBe(201);
+    expect(chosen.body.data).toMatchObject({ token: "chosen-token", workspace: first });
+    const again = await call<Created>(`${env.url}/_emulator/tokens`, { body: { workspace: first, token: "chosen-token" } });
+    expect(again.status).toBe(201);
+    const moved = await call<{ error: { code: string; message: string } }>(`${env.url}/_emulator/tokens`, { body: { workspace: second, token: "chosen-token" } });
+    expect(moved.status).toBe(400);
+    expect(moved.body.error.message).toContain(`belongs to workspace "${first}"`);
+    const configured = await call<{ error: { code: string } }>(`${env.url}/_emulator/tokens`, { body: { workspace: "default", token: "dev-token" } });
+    expect(configured.status).toBe(400);
+  });
+
+  it("refuses an expiry beyond ten years with 400, not a server error", async () => {
+    const refused = await call<{ error: { code: string; details: { path: string } } }>(`${env.url}/_emulator/tokens`, { body: { workspace: "default", expiresIn: 1e300 } });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.code).toBe("CDP_ETL.VALIDATION.REQUEST_INVALID");
+  });
+
   it("mints a token that expires on the emulator clock: 401 TOKEN_EXPIRED once the clock passes it", async () => {
     const { workspace } = (await createWorkspace()).body.data;
     const minted = await call<Created>(`${env.url}/_emulator/tokens`, { body: { workspace, expiresIn: 60 } });

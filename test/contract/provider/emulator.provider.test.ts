@@ -69,6 +69,10 @@ describe("provider state sentences", () => {
     expect(findProviderState(state)?.definition.sentence).toBe(sentence);
   });
 
+  it("knows no job state for an object other than profiles, so verify refuses it before starting", () => {
+    expect(findProviderState("orders job rjob_… completed")).toBeUndefined();
+  });
+
   it("documents every sentence in the README", () => {
     const readme = readFileSync(resolve(import.meta.dirname, "../../../README.md"), "utf8");
     for (const state of providerStates) expect(readme).toContain(state.sentence);
