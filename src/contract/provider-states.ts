@@ -37,16 +37,16 @@ const workspaceParam = (params: StateParams): string => stringParam(params, "wor
 const invalidProfile = (index: number): Record<string, unknown> => ({ email: `not-an-email-${index}` });
 const validProfile = (index: number): Record<string, unknown> => ({ email: `row${index}@example.com`, tier: "gold" });
 
-/** Picks a job id for jobs the emulator makes: they are created, not chosen. */
-async function makeJob(control: ControlClient, options: { object: string; valid: number; invalid: number; workspace: string }) {
-  if (options.object !== "profiles") {
-    throw new Error(`job states make profiles jobs only (got "${options.object}"); use a scenario or your own fixtures for other objects`);
-  }
+/**
+ * A profiles upsert-batch job run to its end (the job patterns admit profiles only): its id is
+ * the emulator's, so the states return it for `fromProviderState`.
+ */
+async function makeJob(control: ControlClient, options: { valid: number; invalid: number; workspace: string }) {
   const records = [
     ...Array.from({ length: options.valid }, (_, index) => validProfile(index)),
     ...Array.from({ length: options.invalid }, (_, index) => invalidProfile(index)),
   ];
-  return control.jobs.create({ object: options.object, operation: "upsert-batch", records, matchKey: "email", workspace: options.workspace });
+  return control.jobs.create({ object: "profiles", operation: "upsert-batch", records, matchKey: "email", workspace: options.workspace });
 }
 
 export const providerStates: readonly ProviderStateDefinition[] = [
@@ -83,13 +83,12 @@ export const providerStates: readonly ProviderStateDefinition[] = [
     provides: "jobId, object, secondPageCursor (the errors page after the first row, when n ≥ 2)",
     params: "valid (valid rows besides the invalid ones, default 1), workspace",
     async setup({ control, match, params }) {
-      const object = match[1] ?? "profiles";
       const invalid = Number(match[3]);
       const valid = typeof params["valid"] === "number" ? params["valid"] : 1;
-      const job = await makeJob(control, { object, valid, invalid, workspace: workspaceParam(params) });
+      const job = await makeJob(control, { valid, invalid, workspace: workspaceParam(params) });
       // Valid rows come first, so the second invalid row is at index valid + 1; an errors page
       // cursor is the position of the first row it returns.
-      return { jobId: job.jobId, object, secondPageCursor: invalid >= 2 ? encodeCursor(valid + 1) : null };
+      return { jobId: job.jobId, object: "profiles", secondPageCursor: invalid >= 2 ? encodeCursor(valid + 1) : null };
     },
   },
   {
@@ -97,22 +96,20 @@ export const providerStates: readonly ProviderStateDefinition[] = [
     pattern: /^(?:a |the )?(?:(profiles) )?job (\S+) completed$/i,
     provides: "jobId, object",
     params: "valid (rows, default 2), workspace",
-    async setup({ control, match, params }) {
-      const object = match[1] ?? "profiles";
+    async setup({ control, params }) {
       const valid = typeof params["valid"] === "number" ? params["valid"] : 2;
-      const job = await makeJob(control, { object, valid, invalid: 0, workspace: workspaceParam(params) });
-      return { jobId: job.jobId, object };
+      const job = await makeJob(control, { valid, invalid: 0, workspace: workspaceParam(params) });
+      return { jobId: job.jobId, object: "profiles" };
     },
   },
   {
     sentence: "job <label> is queued",
     pattern: /^(?:a |the )?(?:(profiles) )?job (\S+) is (?:queued|still processing|processing)$/i,
     provides: "jobId, object",
-    async setup({ control, match, params }) {
-      const object = match[1] ?? "profiles";
+    async setup({ control, params }) {
       await control.jobs.hold();
-      const job = await makeJob(control, { object, valid: 1, invalid: 0, workspace: workspaceParam(params) });
-      return { jobId: job.jobId, object };
+      const job = await makeJob(control, { valid: 1, invalid: 0, workspace: workspaceParam(params) });
+      return { jobId: job.jobId, object: "profiles" };
     },
   },
   {

@@ -4,7 +4,7 @@
  * the same process, another process or a container.
  */
 // Types only: erased at build time, so the runtime still imports nothing of the emulator.
-import type { JournalEntry } from "../chaos/journal.js";
+import type { JournalEntry, JournalFilter } from "../chaos/journal.js";
 import type { ScenarioApplied } from "../control/scenarios.js";
 import type { SeedResult } from "../control/seed.js";
 
@@ -37,15 +37,8 @@ export interface ClockState {
   [field: string]: unknown;
 }
 
-export interface JournalQuery {
-  operation?: string;
-  object?: string;
-  status?: number;
-  idempotencyKey?: string;
-  workspace?: string;
-  since?: string;
-  limit?: number;
-}
+/** The journal's own filter, plus how many of the most recent entries to return. */
+export type JournalQuery = JournalFilter & { limit?: number };
 
 /** As the journal keeps it (request and response bodies included); one type for both sides. */
 export type { JournalEntry } from "../chaos/journal.js";

@@ -112,6 +112,16 @@ it("has a chaos workload for every shipped scenario", () => {
   expect(Object.keys(workloads).sort()).toEqual(scenarioFiles);
 });
 
+/** How many rows hold each value of a field: a record written twice shows as a 2. */
+function rowsPer(rows: Record<string, unknown>[], field: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const row of rows) {
+    const value = String((row["fields"] as Record<string, unknown>)[field]);
+    counts.set(value, (counts.get(value) ?? 0) + 1);
+  }
+  return counts;
+}
+
 /** Single writes that must be refused for good: the client may not retry them. */
 const BAD_RECORDS = [
   { email: "not-an-email" },
@@ -221,11 +231,7 @@ describe.each(scenarioFiles)("the client under the %s scenario", (scenario) => {
 
     // No acknowledged record lost, none duplicated, nothing refused was written.
     const rows = await control.records.list("profiles", { limit: 1000, workspace });
-    const perEmail = new Map<string, number>();
-    for (const row of rows) {
-      const email = String((row["fields"] as Record<string, unknown>)["email"]);
-      perEmail.set(email, (perEmail.get(email) ?? 0) + 1);
-    }
+    const perEmail = rowsPer(rows, "email");
     expect(acknowledged.size).toBe(workload.singles);
     for (const email of acknowledged.keys()) expect(perEmail.get(email), email).toBe(1);
     for (const record of buffered) expect(perEmail.get(record.email), record.email).toBe(1);
@@ -234,11 +240,7 @@ describe.each(scenarioFiles)("the client under the %s scenario", (scenario) => {
 
     // Appends: one row per event, single or batched, whatever the faults did to the exchanges.
     const events = await control.records.list("events", { limit: 1000, workspace });
-    const perEvent = new Map<string, number>();
-    for (const row of events) {
-      const id = String((row["fields"] as Record<string, unknown>)["event_id"]);
-      perEvent.set(id, (perEvent.get(id) ?? 0) + 1);
-    }
+    const perEvent = rowsPer(events, "event_id");
     expect(appended.size).toBe(appends.length);
     for (const id of [...appended, ...bufferedEvents.map((event) => event.event_id)]) expect(perEvent.get(id), id).toBe(1);
     expect(events).toHaveLength(appends.length + bufferedEvents.length);
