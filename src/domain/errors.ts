@@ -1,3 +1,5 @@
+import { previewValue } from "./json-safety.js";
+
 /**
  * The one error catalogue. Every failure the emulator reports is one of these kinds; the HTTP
  * status and the vendor's code travel together so they can never disagree. `ApiError` is
@@ -62,10 +64,11 @@ export class ApiError extends Error {
     this.headers = options.headers ?? {};
   }
 
+  /** The envelope, quoting client data only as a capped preview (see `capDetails`). */
   toEnvelope(): ErrorEnvelope {
     return {
       success: false,
-      error: { code: this.code, message: this.message, details: this.details },
+      error: { code: this.code, message: capText(this.message, MAX_MESSAGE_CHARS), details: capDetails(this.details) },
     };
   }
 }
@@ -82,4 +85,31 @@ export function problemToError(problem: FieldProblem): ApiError {
   return new ApiError(problem.kind, problem.message, {
     details: { path: problem.path, value: problem.value },
   });
+}
+
+const MAX_MESSAGE_CHARS = 1024;
+const MAX_PATH_CHARS = 256;
+
+function capText(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/**
+ * What an envelope may echo of a client's value: a 5 MB field or a value nested 60 deep comes back
+ * as a short, shallow preview, with `valueTruncated: true` and `valueBytes`, the size of the value's
+ * JSON. A small value comes back exactly as sent, with neither field. Paths are capped as well:
+ * a field name is client data too.
+ */
+export function capDetails(details: ErrorDetails): ErrorDetails {
+  const capped: ErrorDetails = { ...details };
+  if (typeof details.path === "string") capped.path = capText(details.path, MAX_PATH_CHARS);
+  if ("value" in details) {
+    const preview = previewValue(details.value);
+    capped.value = preview.value;
+    if (preview.truncated) {
+      capped.valueTruncated = true;
+      if (preview.bytes !== null) capped.valueBytes = preview.bytes;
+    }
+  }
+  return capped;
 }

@@ -1,6 +1,10 @@
 import { createHash } from "node:crypto";
 
-/** JSON with object keys sorted at every depth, so `{a,b}` and `{b,a}` are the same request. */
+/**
+ * JSON with object keys sorted at every depth, so `{a,b}` and `{b,a}` are the same request.
+ * Recursive on purpose: it only ever sees bodies that passed the parser's nesting limit
+ * (MAX_JSON_DEPTH in json-safety.ts), so its depth is bounded.
+ */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
   if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item)).join(",")}]`;

@@ -73,7 +73,8 @@ export function findJsonProblem(value: unknown, maxDepth: number = MAX_JSON_DEPT
 
 /** A person-readable sentence for a problem, naming the limit and where it was found. */
 export function describeJsonProblem(problem: JsonProblem): string {
-  const where = problem.path === "" ? "the body" : problem.path;
+  // A path 65 levels deep is mostly "[0][0]…": the start says where, details.path has the rest.
+  const where = problem.path === "" ? "the body" : problem.path.length > 48 ? `${problem.path.slice(0, 48)}…` : problem.path;
   if (problem.kind === "depth") {
     return `Request body is nested deeper than the limit of ${problem.limit} levels (at ${where}); flatten the value`;
   }

@@ -23,6 +23,14 @@ function checkEnvelope(
   }
 }
 
+function matchKeyNotAString(value: unknown): ApiError {
+  return new ApiError(
+    "REQUEST_INVALID",
+    `matchKey must be a string naming an identity key, such as "email" (got ${value === null ? "null" : typeof value}); omit it to match on the primary key`,
+    { details: { path: "matchKey", value } },
+  );
+}
+
 export interface SingleWriteRequest {
   record: Fields;
   matchKey?: string;
@@ -46,12 +54,9 @@ export function parseSingleWrite(body: unknown, operation: "append" | "upsert"):
     });
   }
   const matchKey = body["matchKey"];
-  if (matchKey === undefined || matchKey === null) return { record };
-  if (typeof matchKey !== "string" || matchKey === "") {
-    throw new ApiError("REQUEST_INVALID", "matchKey: must be the name of an identity key, such as \"email\"", {
-      details: { path: "matchKey", value: matchKey },
-    });
-  }
+  // Null is not absent: a client that sends `"matchKey": null` has a bug worth hearing about.
+  if (matchKey === undefined) return { record };
+  if (typeof matchKey !== "string" || matchKey === "") throw matchKeyNotAString(matchKey);
   return { record, matchKey };
 }
 
@@ -98,8 +103,9 @@ export function parseBatchWrite(
     }
   }
   const matchKey = body["matchKey"];
-  if (matchKey !== undefined && matchKey !== null) {
-    if (typeof matchKey !== "string" || !object.identityKeys.includes(matchKey)) {
+  if (matchKey !== undefined) {
+    if (typeof matchKey !== "string" || matchKey === "") throw matchKeyNotAString(matchKey);
+    if (!object.identityKeys.includes(matchKey)) {
       throw new ApiError(
         "REQUEST_INVALID",
         `matchKey: ${JSON.stringify(matchKey)} is not an identity key of ${object.objectName} (identity keys: ${object.identityKeys.join(", ")})`,

@@ -1,25 +1,32 @@
 import type { ErrorRequestHandler } from "express";
 import type { Logger } from "pino";
 import { ApiError } from "../domain/errors.js";
-import { MAX_BODY_BYTES } from "./json-body.js";
+import { INVALID_UTF8_ERROR_TYPE } from "./json-body.js";
 
 interface BodyParserError extends Error {
   type?: string;
   status?: number;
   length?: number;
+  limit?: number;
 }
+
+const megabytes = (bytes: number): string => `${Math.round(bytes / (1024 * 1024))} MB`;
 
 /** The one place an error becomes the vendor's envelope. Nothing else ever reaches the wire. */
 export function toApiError(error: unknown): ApiError | null {
   if (error instanceof ApiError) return error;
   const parserError = error as BodyParserError;
   switch (parserError?.type) {
-    case "entity.too.large":
+    case "entity.too.large": {
+      const limit = parserError.limit ?? 0;
       return new ApiError(
         "PAYLOAD_TOO_LARGE",
-        `Request body exceeds the 10 MB limit (${MAX_BODY_BYTES} bytes)${parserError.length ? `: it is ${parserError.length} bytes` : ""}; send fewer records per request`,
-        { details: { limitBytes: MAX_BODY_BYTES, ...(parserError.length ? { lengthBytes: parserError.length } : {}) } },
+        `Request body exceeds the ${megabytes(limit)} limit (${limit} bytes)${parserError.length ? `: it is ${parserError.length} bytes` : ""}; send fewer records per request`,
+        { details: { limitBytes: limit, ...(parserError.length ? { lengthBytes: parserError.length } : {}) } },
       );
+    }
+    case INVALID_UTF8_ERROR_TYPE:
+      return new ApiError("REQUEST_INVALID", "Request body is not valid UTF-8; send JSON encoded as UTF-8");
     case "entity.parse.failed":
       return new ApiError("REQUEST_INVALID", `Request body is not valid JSON: ${parserError.message}`);
     case "encoding.unsupported":

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { Clock } from "../chaos/clock.js";
-import { ApiError, errorCatalogue } from "../domain/errors.js";
+import { ApiError, capDetails, errorCatalogue } from "../domain/errors.js";
 import { planAppend, planUpsert } from "../domain/identity.js";
 import type { ObjectDefinition } from "../domain/object-schema.js";
 import { checkRecord, isPlainObject } from "../domain/validation.js";
@@ -229,7 +229,7 @@ export class JobWorker {
         }
         const problem = checkRecord(object, record, basePath);
         if (problem) {
-          errors.push({ index, code: codeOf(problem.kind), message: problem.message, path: problem.path, value: problem.value });
+          errors.push(rowError({ index, code: codeOf(problem.kind), message: problem.message, path: problem.path, value: problem.value }));
           continue;
         }
         const plan =
@@ -242,7 +242,7 @@ export class JobWorker {
       } catch (error) {
         if (!(error instanceof ApiError)) throw error;
         const path = typeof error.details.path === "string" ? error.details.path : null;
-        errors.push({ index, code: error.code, message: error.message, path, value: error.details.value ?? null });
+        errors.push(rowError({ index, code: error.code, message: error.message, path, value: error.details.value ?? null }));
       }
     }
     return store.jobs.advance(job.seq, { processed: end - start, inserted, merged, errors }) ? end : null;
@@ -258,3 +258,12 @@ export class JobWorker {
 }
 
 const codeOf = (kind: "REQUEST_INVALID" | "REQUEST_SCHEMA"): string => errorCatalogue[kind].code;
+
+/**
+ * A row's error as stored and served: its path and value capped as an error envelope caps them
+ * (a cut value ends in "…"), so one 5 MB field cannot make every read of the job's errors 5 MB.
+ */
+function rowError(error: RowError): RowError {
+  const capped = capDetails({ path: error.path ?? undefined, value: error.value });
+  return { ...error, path: typeof capped.path === "string" ? capped.path : null, value: capped.value };
+}

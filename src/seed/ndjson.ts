@@ -1,3 +1,4 @@
+import { describeJsonProblem, findJsonProblem } from "../domain/json-safety.js";
 import { WORKSPACE_PATTERN } from "../config.js";
 import { isPlainObject, type Fields } from "../domain/validation.js";
 
@@ -56,6 +57,9 @@ export function parseSeedLine(text: string): { line: SeedLine } | { problem: str
   } catch (error) {
     return { problem: `not valid JSON (${(error as Error).message})` };
   }
+  // The same limits as a request body: what is loaded must read back the same after a restart.
+  const shape = findJsonProblem(parsed);
+  if (shape !== null) return { problem: describeJsonProblem(shape) };
   if (!isPlainObject(parsed)) return { problem: 'must be a JSON object like {"object":"profiles","record":{…}}' };
   const extra = Object.keys(parsed).find((key) => !LINE_KEYS.has(key));
   if (extra !== undefined) return { problem: `"${extra}" is not a key of a seed line (keys: object, workspace, record)` };
