@@ -1,5 +1,5 @@
 import type { CdpClient, DeadLetter, DeadLetterHandler, WaitForJobOptions } from "./client.js";
-import { CdpApiError } from "./errors.js";
+import { BatchRefusedError, CdpApiError } from "./errors.js";
 import { stableKey } from "./keys.js";
 import type { BatchAck, Job, JsonRecord, RowError, WriteResult } from "./types.js";
 
@@ -35,8 +35,10 @@ export interface RecordBufferOptions {
   /**
    * Where a batch the API refuses for good (schema, bad data, auth) goes. The client's own
    * `onDeadLetter`, when it has one, takes the failure first (inside the call), so this one is
-   * for clients without. One of the two is required: a refused batch must go somewhere, and
-   * keeping it would block every batch behind it.
+   * for clients without. With neither, the refused batch leaves the buffer (keeping it would
+   * block every batch behind it) and the `flush()`/`close()` that sent it rejects with a
+   * `BatchRefusedError` carrying its records; a background flush hands that error to `onError`.
+   * Nothing is dropped silently, and the next `add` still works.
    */
   onDeadLetter?: DeadLetterHandler;
   /** When given, each accepted batch's job is awaited (in the background) and reported here. */
@@ -81,6 +83,7 @@ export class RecordBuffer {
   private acceptedBatches = 0;
   private acceptedRecords = 0;
   private deadLetteredRecords = 0;
+  private refusedRecords = 0;
 
   constructor(options: RecordBufferOptions) {
     const maxSize = options.maxSize ?? 500;
@@ -91,11 +94,6 @@ export class RecordBuffer {
     if (!Number.isFinite(maxAgeMs) || maxAgeMs <= 0) throw new RangeError(`maxAgeMs must be > 0 (got ${maxAgeMs})`);
     if (options.operation === "append" && options.matchKey !== undefined) {
       throw new TypeError("matchKey applies to upserts only; append-batch refuses it");
-    }
-    if (!options.onDeadLetter && !options.client.deadLettering) {
-      throw new TypeError(
-        "RecordBuffer needs somewhere to put batches the API refuses for good: give onDeadLetter to the buffer or to its client",
-      );
     }
     this.options = options;
     this.client = options.client;
@@ -114,11 +112,13 @@ export class RecordBuffer {
     return this.open.length + this.sealed.reduce((sum, batch) => sum + batch.records.length, 0);
   }
 
-  get stats(): { acceptedBatches: number; acceptedRecords: number; deadLetteredRecords: number; pending: number } {
+  /** `refusedRecords`: records of batches refused for good with no dead-letter route, thrown as `BatchRefusedError`. */
+  get stats(): { acceptedBatches: number; acceptedRecords: number; deadLetteredRecords: number; refusedRecords: number; pending: number } {
     return {
       acceptedBatches: this.acceptedBatches,
       acceptedRecords: this.acceptedRecords,
       deadLetteredRecords: this.deadLetteredRecords,
+      refusedRecords: this.refusedRecords,
       pending: this.pending,
     };
   }
@@ -202,8 +202,13 @@ export class RecordBuffer {
       try {
         result = await this.send(batch);
       } catch (error) {
+        if (!(error instanceof CdpApiError) || error.retryable) throw error;
         const handler = this.options.onDeadLetter;
-        if (!(error instanceof CdpApiError) || error.retryable || !handler) throw error;
+        if (!handler) {
+          this.sealed.shift();
+          this.refusedRecords += batch.records.length;
+          throw new BatchRefusedError(this.letter(batch, error));
+        }
         await handler(this.letter(batch, error));
         result = undefined;
       }

@@ -1,3 +1,5 @@
+import type { DeadLetter } from "./client.js";
+
 /**
  * One error type for every failure the client reports, classified the way the vendor's
  * "Error Handling & Retries" guide does, so callers can route it (retry later, DLQ, alert).
@@ -94,5 +96,23 @@ export class CdpApiError extends Error {
       ...(this.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: this.retryAfterSeconds }),
       ...(this.cause === undefined ? {} : { cause: this.cause }),
     });
+  }
+}
+
+/**
+ * A batch the API refused for good, thrown by `RecordBuffer.flush()`/`close()` when neither the
+ * buffer nor its client has a dead-letter route. It carries the dead letter (records, key, the
+ * API's error), so the caller can still route the records; the buffer has let go of them.
+ */
+export class BatchRefusedError extends Error {
+  override readonly name = "BatchRefusedError";
+  constructor(readonly letter: DeadLetter) {
+    super(`${letter.object} ${letter.operation} of ${letter.records.length} records refused for good: ${letter.error.code}: ${letter.error.message}`, {
+      cause: letter.error,
+    });
+  }
+
+  get records(): DeadLetter["records"] {
+    return this.letter.records;
   }
 }

@@ -17,7 +17,7 @@ export type {
 } from "./client.js";
 export { RecordBuffer, MAX_BATCH_SIZE } from "./buffer.js";
 export type { JobReport, RecordBufferOptions } from "./buffer.js";
-export { CdpApiError, CLIENT_ERROR_CODES, RETRYABLE_STATUS, classifyFailure } from "./errors.js";
+export { BatchRefusedError, CdpApiError, CLIENT_ERROR_CODES, RETRYABLE_STATUS, classifyFailure } from "./errors.js";
 export type { CdpApiErrorInit, FailureType } from "./errors.js";
 export { batchKey, canonicalJson, randomKey, stableKey } from "./keys.js";
 export { buildProfileRecord, normalizeEmail, normalizePhone } from "./normalize.js";

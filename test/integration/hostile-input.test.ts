@@ -32,7 +32,7 @@ async function post(path: string, body: string | Buffer, headers: Record<string,
 }
 
 describe("deep nesting is refused while parsing and poisons nothing", () => {
-  it.each([
+  it.each<{ name: string; levels: number; headers: Record<string, string> }>([
     { name: "5,000 levels", levels: 5_000, headers: {} },
     { name: "3,000 levels with an Idempotency-Key", levels: 3_000, headers: { "Idempotency-Key": "deep-1" } },
     { name: "65 levels, one past the limit", levels: 64, headers: {} },

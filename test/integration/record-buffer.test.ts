@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { CdpClient, RecordBuffer, type CdpClientOptions, type DeadLetter, type JobReport } from "../../src/client/index.js";
+import { BatchRefusedError, CdpClient, RecordBuffer, type CdpClientOptions, type DeadLetter, type JobReport } from "../../src/client/index.js";
 import { ControlClient, type JournalEntry } from "../../src/testing/control-client.js";
 import { startEmulator, TOKEN, type TestEmulator } from "../helpers/emulator.js";
 
@@ -23,7 +23,7 @@ const rowCount = async (object = "profiles"): Promise<number> => (await control.
 function client(options: Partial<CdpClientOptions<undefined>> = {}): CdpClient {
   return new CdpClient({ baseUrl: `${emu.url}/public/v1`, token: TOKEN, retry: { baseDelayMs: 5, maxDelayMs: 20 }, ...options });
 }
-/** Every buffer needs a dead-letter route; tests that do not look at it collect letters here. */
+/** Tests that do not look at dead letters collect them here. */
 const letterBox: DeadLetter[] = [];
 const ignoreLetters = (letter: DeadLetter): void => void letterBox.push(letter);
 const profile = (i: number): Record<string, unknown> => ({ email: `user${i}@example.com`, tier: "gold" });
@@ -126,10 +126,31 @@ describe("RecordBuffer", () => {
     expect(buffer.stats).toMatchObject({ acceptedBatches: 1, acceptedRecords: 2, deadLetteredRecords: 2, pending: 0 });
   });
 
-  it("refuses to be built without somewhere to put batches the API refuses for good", () => {
-    expect(() => new RecordBuffer({ client: client(), object: "profiles" })).toThrow(/onDeadLetter/);
-    const lettering = new CdpClient({ baseUrl: `${emu.url}/public/v1`, token: TOKEN, onDeadLetter: () => undefined });
-    expect(() => new RecordBuffer({ client: lettering, object: "profiles" })).not.toThrow();
+  it("builds in the guide's own shape, and without a dead-letter route rejects the flush that sent a refused batch with its records", async () => {
+    const buffer = new RecordBuffer({ client: client(), object: "profiles", matchKey: "email" });
+    await buffer.add({ email: "a@example.com", favourite_colour: "red" });
+    const refused = await buffer.flush().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(refused).toBeInstanceOf(BatchRefusedError);
+    expect((refused as BatchRefusedError).records).toEqual([{ email: "a@example.com", favourite_colour: "red" }]);
+    expect((refused as BatchRefusedError).letter.error.code).toBe("CDP_ETL.VALIDATION.REQUEST_SCHEMA");
+    expect(buffer.stats).toMatchObject({ refusedRecords: 1, pending: 0 });
+    // The refused batch is gone from the buffer, so the next one is not blocked behind it.
+    await buffer.add(profile(7));
+    await buffer.close();
+    expect(buffer.stats).toMatchObject({ acceptedBatches: 1, acceptedRecords: 1, pending: 0 });
+    expect(await rowCount("profiles")).toBeGreaterThanOrEqual(1);
+  });
+
+  it("hands a refused batch of a background flush to onError when there is no dead-letter route", async () => {
+    const errors: unknown[] = [];
+    const buffer = new RecordBuffer({ client: client(), object: "profiles", maxSize: 1, onError: (error) => void errors.push(error) });
+    await buffer.add({ email: "b@example.com", favourite_colour: "blue" });
+    expect(errors).toHaveLength(1);
+    expect((errors[0] as BatchRefusedError).records).toHaveLength(1);
+    await buffer.close();
   });
 
   it("lets the client's own dead-letter handler take a refused batch first", async () => {
