@@ -6,7 +6,9 @@
 #
 # Without a Docker engine: scripts/container-smoke.sh builds and checks it with podman/buildah.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 24, an LTS line; CI (.ci/run) runs the whole test suite on it as well as on the build
+# machine's Node. Another supported line (package.json "engines"): --build-arg NODE_IMAGE=node:22-bookworm-slim.
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---- build: compile better-sqlite3 and the TypeScript once, then drop the dev dependencies ----
 FROM ${NODE_IMAGE} AS build

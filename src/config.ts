@@ -1,4 +1,6 @@
+import { isIP } from "node:net";
 import { fileURLToPath } from "node:url";
+import { defaultJournalMaxBytes } from "./chaos/journal.js";
 import { collisionPolicies, type CollisionPolicy } from "./domain/object-schema.js";
 import { allScopes, type Scope } from "./store/workspaces-store.js";
 
@@ -33,13 +35,33 @@ export interface Config {
   rateLimits: { single: RateLimitConfig; batch: RateLimitConfig };
   /** How many public requests the journal keeps (a ring: the oldest go first). */
   journalSize: number;
+  /**
+   * What the journal's entries may cost in bytes (kept bodies, client-chosen strings, a fixed
+   * estimate per entry); beyond it the oldest go, however few entries there are.
+   */
+  journalMaxBytes: number;
   /** Folder of scenario files (YAML or JSON). */
   scenariosDir: string;
   /** A scenario to load at start: a name in scenariosDir, or a file path. */
   scenario: string | null;
   /** An NDJSON file of records to load at start (the format export writes). */
   seedData: string | null;
+  /**
+   * More names the control plane answers as `Host` besides loopback and the listening address
+   * (e.g. a compose service name); see http/control-guard.ts.
+   */
+  allowedHosts: string[];
+  /** When set, every /_emulator request but health needs `Authorization: Bearer <controlToken>`. A secret: never printed. */
+  controlToken: string | null;
 }
+
+/**
+ * The journal's bounds. Entries: beyond 100,000 the ring's own slots and the scans of a query
+ * cost more than a test ever gains. Bytes: 1 MiB still holds about 30 entries with two full
+ * 16 KB bodies (and 700 small ones); beyond 1 GiB the emulator is no longer a small sidecar.
+ */
+export const JOURNAL_SIZE = { default: 10_000, min: 1, max: 100_000 } as const;
+export const JOURNAL_MAX_BYTES = { default: defaultJournalMaxBytes, min: 1024 * 1024, max: 1024 * 1024 * 1024 } as const;
 
 export const bundledSchemasDir = (): string => fileURLToPath(new URL("../schemas/objects", import.meta.url));
 
@@ -55,10 +77,13 @@ export const defaultConfig = (): Config => ({
   latencyMs: 0,
   collisionPolicies: {},
   rateLimits: { single: { limit: 1000, windowSeconds: 1 }, batch: { limit: 100, windowSeconds: 1 } },
-  journalSize: 10_000,
+  journalSize: JOURNAL_SIZE.default,
+  journalMaxBytes: JOURNAL_MAX_BYTES.default,
   scenariosDir: bundledScenariosDir(),
   scenario: null,
   seedData: null,
+  allowedHosts: [],
+  controlToken: null,
 });
 
 export class ConfigError extends Error {
@@ -81,9 +106,12 @@ export interface RawSettings {
   singleRate?: string;
   batchRate?: string;
   journalSize?: string;
+  journalMaxBytes?: string;
   scenarios?: string;
   scenario?: string;
   seedData?: string;
+  allowedHost?: string[];
+  controlToken?: string;
 }
 
 /** Each flag's environment variable; a flag given on the command line wins over it. */
@@ -99,9 +127,12 @@ export const environmentVariables = {
   singleRate: "CDP_EMULATOR_SINGLE_RATE",
   batchRate: "CDP_EMULATOR_BATCH_RATE",
   journalSize: "CDP_EMULATOR_JOURNAL_SIZE",
+  journalMaxBytes: "CDP_EMULATOR_JOURNAL_MAX_BYTES",
   scenarios: "CDP_EMULATOR_SCENARIOS",
   scenario: "CDP_EMULATOR_SCENARIO",
   seedData: "CDP_EMULATOR_SEED_DATA",
+  allowedHost: "CDP_EMULATOR_ALLOWED_HOSTS",
+  controlToken: "CDP_EMULATOR_CONTROL_TOKEN",
 } as const;
 
 const splitList = (value: string): string[] =>
@@ -118,12 +149,14 @@ export function resolveConfig(flags: RawSettings, env: Record<string, string | u
     if (typeof flag === "string") return flag;
     return env[environmentVariables[name]];
   };
-  const pickList = (name: "token" | "collisionPolicy"): string[] | undefined => {
+  const pickList = (name: "token" | "collisionPolicy" | "allowedHost"): string[] | undefined => {
     const flag = flags[name];
     // A JSON token object has commas of its own: only plain values are comma-separated lists.
     if (flag && flag.length > 0) return flag.flatMap((value) => (value.trim().startsWith("{") ? [value.trim()] : splitList(value)));
     const fromEnv = env[environmentVariables[name]];
-    return fromEnv === undefined ? undefined : parseListSetting(fromEnv);
+    if (fromEnv === undefined) return undefined;
+    // Host names never hold commas or JSON; "[::1]" is an address, not a JSON array.
+    return name === "allowedHost" ? splitList(fromEnv) : parseListSetting(fromEnv);
   };
 
   const host = pick("host");
@@ -155,7 +188,9 @@ export function resolveConfig(flags: RawSettings, env: Record<string, string | u
   const batchRate = pick("batchRate");
   if (batchRate !== undefined) config.rateLimits.batch = parseRate(batchRate, "--batch-rate");
   const journalSize = pick("journalSize");
-  if (journalSize !== undefined) config.journalSize = parseInteger(journalSize, "--journal-size", { min: 1, max: 1_000_000 });
+  if (journalSize !== undefined) config.journalSize = parseInteger(journalSize, "--journal-size", JOURNAL_SIZE);
+  const journalMaxBytes = pick("journalMaxBytes");
+  if (journalMaxBytes !== undefined) config.journalMaxBytes = parseJournalMaxBytes(journalMaxBytes);
   const scenarios = pick("scenarios");
   if (scenarios !== undefined) config.scenariosDir = scenarios;
   const scenario = pick("scenario");
@@ -167,7 +202,38 @@ export function resolveConfig(flags: RawSettings, env: Record<string, string | u
   if (tokens !== undefined) config.tokens = parseTokens(tokens);
   const policies = pickList("collisionPolicy");
   if (policies !== undefined) config.collisionPolicies = parseCollisionPolicies(policies);
+  const allowedHosts = pickList("allowedHost");
+  if (allowedHosts !== undefined) config.allowedHosts = allowedHosts.map(checkAllowedHost);
+  const controlToken = pick("controlToken");
+  // An empty variable (CDP_EMULATOR_CONTROL_TOKEN= in a compose file) means none, as for --scenario.
+  if (controlToken !== undefined && controlToken !== "") config.controlToken = checkControlToken(controlToken);
   return config;
+}
+
+export const CONTROL_TOKEN_MIN_LENGTH = 16;
+
+/**
+ * A control token guards wiping data and minting tokens, so it must not be guessable in a few
+ * tries, and it must fit in one `Authorization: Bearer <token>` header (no whitespace). The
+ * message never quotes it: it is a secret.
+ */
+export function checkControlToken(token: string): string {
+  if (/\s/.test(token)) throw new ConfigError("--control-token must not contain whitespace (it is sent as \"Authorization: Bearer <token>\")");
+  if (token.length < CONTROL_TOKEN_MIN_LENGTH) {
+    throw new ConfigError(
+      `--control-token must be at least ${CONTROL_TOKEN_MIN_LENGTH} characters (got ${token.length}); generate one with: openssl rand -hex 24`,
+    );
+  }
+  return token;
+}
+
+/** A name or address as a Host header carries it, without scheme, port or path: compared case-insensitively. */
+function checkAllowedHost(host: string): string {
+  const ipv6 = isIP(host.replace(/^\[(.*)\]$/, "$1")) === 6;
+  if (!ipv6 && !/^[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?\.?$/.test(host)) {
+    throw new ConfigError(`--allowed-host "${host}" must be a host name or address without scheme, port or path, like cdp-emulator or 10.0.0.5`);
+  }
+  return host.toLowerCase();
 }
 
 /** A list setting in the environment is comma-separated, or a JSON array for token objects. */
@@ -195,47 +261,56 @@ export const WORKSPACE_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
  */
 export function parseTokens(specs: string[]): TokenConfig[] {
   if (specs.length === 0) throw new ConfigError("at least one token is needed; give --token <token>");
-  const tokens = specs.map((spec): TokenConfig => {
-    if (spec.startsWith("{")) return parseTokenObject(spec);
+  const tokens = specs.map((spec, index): TokenConfig => {
+    const which = tokenName(index);
+    if (spec.startsWith("{")) return parseTokenObject(spec, which);
     const [token = "", workspace = "default", ...rest] = spec.split("@");
-    if (rest.length > 0) throw new ConfigError(`token "${spec}": use token@workspace, with one @`);
-    return checkToken({ token, workspace, scopes: [...allScopes], expiresAt: null });
+    if (rest.length > 0) throw new ConfigError(`${which}: use token@workspace, with one @`);
+    return checkToken({ token, workspace, scopes: [...allScopes], expiresAt: null }, which);
   });
-  const seen = new Set<string>();
-  for (const { token } of tokens) {
-    if (seen.has(token)) throw new ConfigError(`token "${token}" is given twice`);
-    seen.add(token);
-  }
+  const seen = new Map<string, number>();
+  tokens.forEach(({ token }, index) => {
+    const first = seen.get(token);
+    if (first !== undefined) throw new ConfigError(`${tokenName(index)} is the same as ${tokenName(first)}: give each token once`);
+    seen.set(token, index);
+  });
   return tokens;
 }
 
-function parseTokenObject(spec: string): TokenConfig {
+/**
+ * Tokens are secrets: a message names one by its place in the list, never by its value, because
+ * start-up errors land in CI logs and container logs that many can read.
+ */
+const tokenName = (index: number): string => `token #${index + 1} (of --token / ${environmentVariables.token})`;
+
+function parseTokenObject(spec: string, which: string): TokenConfig {
   let parsed: unknown;
   try {
     parsed = JSON.parse(spec);
   } catch {
-    throw new ConfigError(`token ${spec} is not valid JSON`);
+    // Not the parser's message: it quotes the text, token and all.
+    throw new ConfigError(`${which} starts with { but is not valid JSON: give {"token": "...", "workspace": "...", "scopes": [...]}`);
   }
   const object = parsed as Record<string, unknown>;
   const scopes = object["scopes"] ?? [...allScopes];
   if (!Array.isArray(scopes) || scopes.some((scope) => !(allScopes as readonly unknown[]).includes(scope))) {
-    throw new ConfigError(`token ${spec}: scopes must be a list drawn from ${allScopes.join(", ")}`);
+    throw new ConfigError(`${which}: scopes must be a list drawn from ${allScopes.join(", ")}`);
   }
   const expiresAt = object["expiresAt"] ?? null;
   if (expiresAt !== null && (typeof expiresAt !== "string" || Number.isNaN(Date.parse(expiresAt)))) {
-    throw new ConfigError(`token ${spec}: expiresAt must be an ISO 8601 timestamp`);
+    throw new ConfigError(`${which}: expiresAt must be an ISO 8601 timestamp`);
   }
   return checkToken({
     token: String(object["token"] ?? ""),
     workspace: String(object["workspace"] ?? "default"),
     scopes: scopes as Scope[],
     expiresAt,
-  });
+  }, which);
 }
 
-function checkToken(token: TokenConfig): TokenConfig {
+function checkToken(token: TokenConfig, which: string): TokenConfig {
   if (!TOKEN_PATTERN.test(token.token)) {
-    throw new ConfigError(`token "${token.token}" must be non-empty and use only letters, digits and -._~+/`);
+    throw new ConfigError(`${which} must be non-empty and use only letters, digits and -._~+/`);
   }
   if (!WORKSPACE_PATTERN.test(token.workspace)) {
     throw new ConfigError(`workspace "${token.workspace}" must be 1-64 letters, digits, - or _`);
@@ -274,4 +349,32 @@ function parseInteger(value: string, name: string, range: { min: number; max: nu
     throw new ConfigError(`${name} must be a whole number from ${range.min} to ${range.max} (got "${value}")`);
   }
   return parsed;
+}
+
+// 1024-based, as memory limits usually are (Docker's --memory 512m, say).
+const BYTE_UNITS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3,
+};
+
+/** A byte count, plain (`33554432`) or with a 1024-based unit (`32mb`, `512KiB`, `1g`). */
+function parseJournalMaxBytes(value: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
+  const unit = BYTE_UNITS[match?.[2]?.toLowerCase() ?? "-"];
+  const bytes = match && unit !== undefined ? Math.floor(Number(match[1]) * unit) : Number.NaN;
+  if (!(bytes >= JOURNAL_MAX_BYTES.min && bytes <= JOURNAL_MAX_BYTES.max)) {
+    throw new ConfigError(
+      `--journal-max-bytes must be a size from 1mb to 1gb: a number of bytes, or with a unit such as 64mb or 512kb (got "${value}")`,
+    );
+  }
+  return bytes;
 }

@@ -8,6 +8,7 @@ export {
   ControlClient,
   ControlPlaneError,
   type ClockState,
+  type ControlClientOptions,
   type FaultRule,
   type FaultRuleInput,
   type JournalEntry,

@@ -8,7 +8,7 @@ import { createJobOperations } from "./api/jobs.js";
 import { createMetadataOperations } from "./api/metadata.js";
 import { createRecordOperations } from "./api/records.js";
 import { EmulatorClock } from "./chaos/clock.js";
-import { defaultConfig, type Config } from "./config.js";
+import { checkControlToken, defaultConfig, type Config } from "./config.js";
 import { EventStream } from "./control/events.js";
 import { createControlRoutes } from "./control/routes.js";
 import { ScenarioRunner, type ScenarioApplied } from "./control/scenarios.js";
@@ -16,8 +16,11 @@ import { dashboard } from "./control/dashboard.js";
 import { loadSeedData } from "./control/seed.js";
 import { ApiError } from "./domain/errors.js";
 import { IdempotencyGuard, IdempotencyPruner } from "./http/idempotency.js";
+import { answerClientError } from "./http/client-error.js";
+import { controlGuard, type ControlGuardOptions } from "./http/control-guard.js";
 import { errorEnvelope } from "./http/error-envelope.js";
 import { createPublicPipeline } from "./http/pipeline.js";
+import { rootSignpost } from "./http/root.js";
 import { JobWorker } from "./jobs/worker.js";
 import { FaultRules } from "./chaos/faults.js";
 import { Journal } from "./chaos/journal.js";
@@ -81,6 +84,13 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
   const logger = injectedLogger ?? pino({ level: config.logLevel, base: { service: "cdp-emulator" } }, logDestination ?? process.stdout);
   const version = readVersion();
 
+  // Checked here too, before anything is opened: code may hand createEmulator a token directly.
+  const guard: ControlGuardOptions = {
+    listenHost: config.host,
+    allowedHosts: config.allowedHosts,
+    controlToken: config.controlToken === null ? null : checkControlToken(config.controlToken),
+  };
+
   const objects = loadObjectSchemas(config.schemasDir, config.collisionPolicies);
   // Every scenario file is checked before the database is opened, and so is --scenario.
   const catalogue = ScenarioCatalogue.load(config.scenariosDir);
@@ -105,7 +115,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
   const worker = new JobWorker({ store, objects, clock, logger, newRecordId, onChange: (jobSeq) => events.jobChanged(jobSeq) });
   const rateLimiter = new RateLimiter({ clock, limits: config.rateLimits });
   const faults = new FaultRules({ clock });
-  const journal = new Journal({ capacity: config.journalSize });
+  const journal = new Journal({ capacity: config.journalSize, maxBytes: config.journalMaxBytes });
   const events = new EventStream({ journal, jobs: store.jobs });
   const scenarios = new ScenarioRunner({ catalogue, store, objects, faults, rateLimiter, clock, newRecordId });
   if (startScenario) {
@@ -150,11 +160,19 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
       latencyMs: config.latencyMs,
     }),
   );
-  app.use(`${CONTROL_BASE_PATH}/ui`, dashboard({ dir: uiDir ?? fileURLToPath(new URL("../dist/ui/", import.meta.url)) }));
+  // The dashboard's files hold no data, so they load without the control token (the page then
+  // asks for it), but only for an allowed Host and Origin; its own envelope renders a refusal.
+  app.use(
+    `${CONTROL_BASE_PATH}/ui`,
+    controlGuard({ ...guard, controlToken: null }),
+    dashboard({ dir: uiDir ?? fileURLToPath(new URL("../dist/ui/", import.meta.url)) }),
+    errorEnvelope({ logger }),
+  );
   app.use(
     CONTROL_BASE_PATH,
-    createControlRoutes({ store, objects, clock, logger, worker, rateLimiter, faults, journal, events, scenarios, newRecordId, newJobId, version, startedAt: performance.now() }),
+    createControlRoutes({ store, objects, clock, logger, worker, rateLimiter, faults, journal, events, scenarios, newRecordId, newJobId, version, startedAt: performance.now(), guard }),
   );
+  app.get("/", rootSignpost({ version, publicBasePath: PUBLIC_BASE_PATH, controlBasePath: CONTROL_BASE_PATH }));
   // Outside both prefixes: still the envelope (from the one place that makes it), never Express's HTML 404.
   app.use((req: Request) => {
     throw new ApiError(
@@ -184,6 +202,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     async start() {
       if (server) throw new Error("the emulator is already started");
       const listening = createServer(app);
+      listening.on("clientError", answerClientError({ logger, quota: () => rateLimiter.peek(null, "single") }));
       await new Promise<void>((resolve, reject) => {
         listening.once("error", reject);
         listening.listen(config.port, config.host, () => {

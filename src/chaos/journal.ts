@@ -1,10 +1,22 @@
 import { StringDecoder } from "node:string_decoder";
 import { ApiError } from "../domain/errors.js";
+import { parseJsonBounded } from "../domain/json-safety.js";
 
 /**
  * A bounded, in-memory ring of the public requests the emulator has seen, so a test can ask
  * "what did my client actually send?" Entries carry no headers at all — in particular never
  * the Authorization header — and large bodies are capped.
+ *
+ * Bodies are kept as the bytes that came in and went out (at most 16 KB of each) and parsed only
+ * when an entry is read: parsed objects cost several times their JSON in heap, and a parse at
+ * write time would be spent on entries nobody reads. Reading parses with `parseJsonBounded`, so
+ * whatever a client sent (nested 5,000 deep, lone surrogates, not JSON at all) is presented as
+ * JSON at most 64 levels deep with well-formed strings, or as a flat text preview: data that
+ * JSON.stringify and structuredClone always handle, so no stored entry can make a later read fail.
+ *
+ * One ring holds every workspace's entries. It evicts oldest first when it holds `capacity`
+ * entries or when its entries cost more than `maxBytes` (kept body bytes, the client-chosen
+ * strings, and a fixed estimate per entry), whichever comes first.
  */
 
 export interface JournalEntry {
@@ -24,19 +36,32 @@ export interface JournalEntry {
   replayed: boolean;
   durationMs: number;
   /**
-   * The parsed JSON body when its raw size is at most 16 KB; otherwise
-   * `{ truncated: true, bytes, preview }`; null when there was no body.
+   * The parsed JSON body when its raw size is at most 16 KB and it parses (within the depth
+   * limit, as well-formed Unicode); `{ truncated: true, bytes, preview }` when it was larger;
+   * `{ unparsed: true, bytes, preview }` when it does not parse; null when there was no body.
+   * `bytes` is the body's full size, `preview` its text, at most 16 KB of it.
    */
   requestBody: unknown;
   /** The response body, capped and shaped like `requestBody`; null when nothing was sent. */
   responseBody: unknown;
 }
 
+/**
+ * A request body as a caller hands it over: the bytes that came in (a Buffer, or text). The
+ * `{ raw, parsed }` form is accepted for callers written before bodies were kept as bytes: `raw`
+ * is used when present, and `parsed` (serialized once) only when there are no bytes at all.
+ */
+export type JournalBodyInput = Buffer | string | { raw: Buffer | undefined; parsed?: unknown };
+
 export type NewJournalEntry = Omit<JournalEntry, "seq" | "requestBody" | "responseBody"> & {
-  requestBody: { raw: Buffer | undefined; parsed: unknown };
-  /** What was sent as the body (a JSON text, usually); parsed only when the entry is made. */
+  /** The bytes that came in; absent when the request had no body. */
+  requestBody?: JournalBodyInput;
+  /** What was sent as the body (a JSON text, usually); absent when nothing was sent. */
   responseBody?: string | Buffer;
 };
+
+/** What `record` returns: the entry's seq and facts. Its bodies are presented only on read. */
+export type RecordedJournalEntry = Readonly<Omit<JournalEntry, "requestBody" | "responseBody">>;
 
 /** What a subscriber hears: each entry once it is recorded, and every clear. */
 export type JournalEvent = { kind: "entry"; entry: JournalEntry } | { kind: "cleared"; workspace: string | null };
@@ -55,38 +80,154 @@ export interface JournalFilter {
 export const maxJournalBodyBytes = 16 * 1024;
 export const defaultJournalQueryLimit = 100;
 export const maxJournalQueryLimit = 10_000;
+/**
+ * The default byte budget: about 1,900 writes of 16 KB (with their short responses), 1,000 entries
+ * with two full 16 KB bodies, and more small writes (about 1.4 KB each) than the default 10,000.
+ */
+export const defaultJournalMaxBytes = 32 * 1024 * 1024;
+
+/**
+ * What an entry costs beyond its kept body bytes and client-chosen strings: the slot and entry
+ * objects and their short strings (timestamp, method, a server-made correlation id). Measured on
+ * Node 20 x64 by recording 100,000 entries shaped like the pipeline's and dividing the growth
+ * after a full GC by the count: heapUsed + arrayBuffers grew about 515 bytes per entry beyond the
+ * body bytes, with or without bodies; RSS grew about 800 to 850, the heap's own slack included.
+ * Rounded up to 1 KB, so the budget bounds RSS, not just the heap.
+ */
+export const journalEntryOverheadBytes = 1024;
 
 interface Slot {
-  entry: JournalEntry;
+  entry: RecordedJournalEntry;
   atMs: number;
+  /** Where the kept request bytes, then the kept response bytes, lie; null when neither has a byte. */
+  segment: Segment | null;
+  offset: number;
+  requestKept: number;
+  responseKept: number;
+  /** Full sizes in bytes; null when there was no body. */
+  requestTotal: number | null;
+  responseTotal: number | null;
+  /** What this entry counts against the byte budget. */
+  cost: number;
+  /** Set when it leaves the journal: its segment bytes may then be reused for another entry. */
+  gone: boolean;
+}
+
+/** One allocation that many entries' bytes are appended to. */
+interface Segment {
+  readonly buffer: Buffer;
+  /** Bytes written so far; the next entry goes here. */
+  used: number;
+  /** Entries whose bytes are in it. */
+  live: number;
+}
+
+/** Spare segments kept for reuse; beyond these an emptied segment is left to the GC. */
+const MAX_SPARE_SEGMENTS = 2;
+
+/**
+ * Where the journal keeps body bytes: appended to segments of 1 MB (less for a small budget),
+ * each one allocation of its own, never a slice of a request's buffer or of Node's shared 8 KB
+ * pool. Entries leave oldest first, so segments empty in order, and an emptied segment is reused
+ * at once: the memory is the kept bytes plus a few segments (the oldest, partly emptied; the
+ * current, partly filled; two spares), until a workspace clear leaves a few entries scattered
+ * over older segments, which then stay until those entries are evicted in their turn. One Buffer
+ * per entry would instead leave every evicted entry's bytes to the next full GC (an old-generation
+ * object is only freed by one, and V8 lets tens of MB of external memory pile up before it forces
+ * one): in the 30,000-write soak, external memory swung between 31 and 66 MB that way, against
+ * 32 to 40 MB with segments, for the same 32 MB of entries.
+ */
+class ByteLog {
+  readonly #segmentBytes: number;
+  #current: Segment | null = null;
+  readonly #spares: Segment[] = [];
+
+  constructor(maxBytes: number) {
+    // At least two of the largest entries (two 16 KB bodies) per segment; 32 segments per budget.
+    this.#segmentBytes = Math.min(1024 * 1024, Math.max(4 * maxJournalBodyBytes, Math.floor(maxBytes / 32)));
+  }
+
+  /** Copies up to `requestKeep` and `responseKeep` bytes of each body into the log. */
+  append(
+    request: Buffer | string | undefined,
+    requestKeep: number,
+    response: Buffer | string | undefined,
+    responseKeep: number,
+  ): { segment: Segment; offset: number; requestKept: number; responseKept: number } | null {
+    if (requestKeep + responseKeep === 0) return null;
+    let segment = this.#current;
+    if (segment === null || segment.buffer.length - segment.used < requestKeep + responseKeep) {
+      // allocUnsafeSlow: its own allocation, never a slice of the shared pool.
+      segment = this.#spares.pop() ?? { buffer: Buffer.allocUnsafeSlow(this.#segmentBytes), used: 0, live: 0 };
+      this.#current = segment;
+    }
+    const offset = segment.used;
+    const requestKept = request === undefined ? 0 : copyPrefix(request, segment.buffer, offset, requestKeep);
+    const responseKept = response === undefined ? 0 : copyPrefix(response, segment.buffer, offset + requestKept, responseKeep);
+    segment.used += requestKept + responseKept;
+    segment.live++;
+    return { segment, offset, requestKept, responseKept };
+  }
+
+  /** An entry has left: once its segment holds no entry, the segment is written over again. */
+  release(segment: Segment): void {
+    segment.live--;
+    if (segment.live > 0) return;
+    segment.used = 0;
+    if (segment !== this.#current && this.#spares.length < MAX_SPARE_SEGMENTS) this.#spares.push(segment);
+  }
+
+  /** Every entry has left: the memory goes back too. */
+  clear(): void {
+    this.#current = null;
+    this.#spares.length = 0;
+  }
 }
 
 export class Journal {
   readonly #capacity: number;
+  readonly #maxBytes: number;
   /** A ring: `#slots[(#head + i) % capacity]` is the i-th oldest of `#size` entries. */
   #slots: (Slot | undefined)[];
   #head = 0;
   #size = 0;
+  #bytes = 0;
   #nextSeq = 1;
+  readonly #log: ByteLog;
   readonly #listeners = new Set<JournalListener>();
 
-  constructor(options: { capacity: number }) {
+  constructor(options: { capacity: number; maxBytes?: number }) {
     if (!Number.isSafeInteger(options.capacity) || options.capacity < 1) {
       throw new RangeError(`journal capacity must be a whole number ≥ 1, got ${options.capacity}`);
     }
+    const maxBytes = options.maxBytes ?? defaultJournalMaxBytes;
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) {
+      throw new RangeError(`journal maxBytes must be a whole number ≥ 1, got ${maxBytes}`);
+    }
     this.#capacity = options.capacity;
+    this.#maxBytes = maxBytes;
     this.#slots = new Array<Slot | undefined>(options.capacity);
+    this.#log = new ByteLog(maxBytes);
   }
 
+  /** How many entries it holds. */
   get size(): number {
     return this.#size;
   }
 
-  /** Store an entry, giving it the next seq; beyond capacity the oldest entry goes. */
-  record(input: NewJournalEntry): JournalEntry {
+  /** What its entries cost against the byte budget (see `journalEntryOverheadBytes`). */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /**
+   * Store an entry, giving it the next seq; then the oldest entries go while there are more than
+   * `capacity` or they cost more than `maxBytes`. The newest entry always stays.
+   */
+  record(input: NewJournalEntry): RecordedJournalEntry {
     // Field by field, not a spread: whatever else a caller's object carries (headers, say)
-    // never reaches the journal.
-    const entry: JournalEntry = {
+    // never reaches the journal. Frozen, because the caller gets this very object back.
+    const entry: RecordedJournalEntry = Object.freeze({
       seq: this.#nextSeq++,
       at: input.at,
       method: input.method,
@@ -100,18 +241,33 @@ export class Journal {
       fault: input.fault,
       replayed: input.replayed,
       durationMs: input.durationMs,
-      requestBody: capBody(input.requestBody),
-      responseBody: capResponseBody(input.responseBody),
+    });
+    const request = bodySource(input.requestBody);
+    const response = bodySource(input.responseBody);
+    const kept = this.#log.append(
+      request?.body,
+      Math.min(request?.total ?? 0, maxJournalBodyBytes),
+      response?.body,
+      Math.min(response?.total ?? 0, maxJournalBodyBytes),
+    );
+    const slot: Slot = {
+      entry,
+      atMs: Date.parse(entry.at),
+      segment: kept?.segment ?? null,
+      offset: kept?.offset ?? 0,
+      requestKept: kept?.requestKept ?? 0,
+      responseKept: kept?.responseKept ?? 0,
+      requestTotal: request?.total ?? null,
+      responseTotal: response?.total ?? null,
+      cost: journalEntryOverheadBytes + (kept ? kept.requestKept + kept.responseKept : 0) + clientStringLength(entry),
+      gone: false,
     };
-    const slot: Slot = { entry, atMs: Date.parse(entry.at) };
-    if (this.#size < this.#capacity) {
-      this.#slots[(this.#head + this.#size) % this.#capacity] = slot;
-      this.#size++;
-    } else {
-      this.#slots[this.#head] = slot;
-      this.#head = (this.#head + 1) % this.#capacity;
-    }
-    if (this.#listeners.size > 0) this.#emit({ kind: "entry", entry });
+    if (this.#size === this.#capacity) this.#evictOldest();
+    this.#slots[(this.#head + this.#size) % this.#capacity] = slot;
+    this.#size++;
+    this.#bytes += slot.cost;
+    while (this.#bytes > this.#maxBytes && this.#size > 1) this.#evictOldest();
+    if (this.#listeners.size > 0) this.#emit({ kind: "entry", entry: present(slot) });
     return entry;
   }
 
@@ -136,15 +292,35 @@ export class Journal {
     }
   }
 
-  /** The most recent `limit` entries that match, oldest first. */
+  /** The most recent `limit` entries that match, oldest first, their bodies parsed now. */
   query(filter: JournalFilter, limit: number): JournalEntry[] {
     const matches = compileFilter(filter);
-    const found: JournalEntry[] = [];
+    const found: Slot[] = [];
     for (let i = this.#size - 1; i >= 0 && found.length < limit; i--) {
       const slot = this.#at(i);
-      if (matches(slot)) found.push(slot.entry);
+      if (matches(slot)) found.push(slot);
     }
-    return found.reverse();
+    return found.reverse().map(present);
+  }
+
+  /**
+   * The most recent `limit` entries after `seq`, oldest first, each presented only when the
+   * iteration reaches it, so a long backlog never holds every parsed body at once. The entries
+   * are the ones held when it was called, less any evicted before the iteration reaches them.
+   */
+  *after(seq: number, limit: number = maxJournalQueryLimit): Generator<JournalEntry> {
+    const slots: Slot[] = [];
+    for (let i = this.#size - 1; i >= 0 && slots.length < limit; i--) {
+      const slot = this.#at(i);
+      // Seqs grow along the ring, so the first one at or below `seq` ends the search.
+      if (slot.entry.seq <= seq) break;
+      slots.push(slot);
+    }
+    for (let i = slots.length - 1; i >= 0; i--) {
+      const slot = slots[i] as Slot;
+      // Recorded past it meanwhile: its bytes may already hold another entry's.
+      if (!slot.gone) yield present(slot);
+    }
   }
 
   count(filter: JournalFilter): number {
@@ -157,17 +333,33 @@ export class Journal {
   /** Forget every entry, or only one workspace's. Seqs are never reused. */
   clear(workspace?: string): void {
     const kept: Slot[] = [];
-    if (workspace !== undefined) {
-      for (let i = 0; i < this.#size; i++) {
-        const slot = this.#at(i);
-        if (slot.entry.workspace !== workspace) kept.push(slot);
-      }
+    for (let i = 0; i < this.#size; i++) {
+      const slot = this.#at(i);
+      if (workspace !== undefined && slot.entry.workspace !== workspace) kept.push(slot);
+      else this.#forget(slot);
     }
+    if (workspace === undefined) this.#log.clear();
     this.#slots = new Array<Slot | undefined>(this.#capacity);
     kept.forEach((slot, i) => (this.#slots[i] = slot));
     this.#head = 0;
     this.#size = kept.length;
+    this.#bytes = kept.reduce((sum, slot) => sum + slot.cost, 0);
     if (this.#listeners.size > 0) this.#emit({ kind: "cleared", workspace: workspace ?? null });
+  }
+
+  #evictOldest(): void {
+    const slot = this.#at(0);
+    this.#slots[this.#head] = undefined;
+    this.#head = (this.#head + 1) % this.#capacity;
+    this.#size--;
+    this.#bytes -= slot.cost;
+    this.#forget(slot);
+  }
+
+  #forget(slot: Slot): void {
+    slot.gone = true;
+    if (slot.segment !== null) this.#log.release(slot.segment);
+    slot.segment = null;
   }
 
   #at(i: number): Slot {
@@ -177,49 +369,78 @@ export class Journal {
   }
 }
 
-/**
- * The body as the journal keeps it. Parsed bodies are copied so later changes to `req.body`
- * cannot rewrite history. A body that has raw bytes but did not parse (malformed JSON, another
- * content type) is kept as text: `{ unparsed: true, bytes, preview }`.
- */
-function capBody(body: { raw: Buffer | undefined; parsed: unknown }): unknown {
-  const { raw, parsed } = body;
-  if (raw === undefined || raw.length === 0) {
-    if (parsed === undefined) return null;
-    // No raw bytes to measure (a caller that only has the parsed value): measure its JSON.
-    const text = JSON.stringify(parsed);
-    if (text === undefined) return null;
-    return capBody({ raw: Buffer.from(text, "utf8"), parsed });
-  }
-  if (raw.length > maxJournalBodyBytes) {
-    return { truncated: true, bytes: raw.length, preview: utf8Prefix(raw, maxJournalBodyBytes) };
-  }
-  if (parsed === undefined) return { unparsed: true, bytes: raw.length, preview: raw.toString("utf8") };
-  try {
-    return structuredClone(parsed);
-  } catch {
-    return parsed; // not plain data (never the case for parsed JSON); keep it as given
-  }
-}
-
-/** The response as the journal keeps it: parsed JSON when it is, else as capped text, like a request body. */
-function capResponseBody(body: string | Buffer | undefined): unknown {
-  if (body === undefined) return null;
-  const bytes = typeof body === "string" ? Buffer.byteLength(body, "utf8") : body.length;
-  if (bytes === 0) return null;
-  if (bytes <= maxJournalBodyBytes) {
+/** A body's bytes (or text) and its full size in bytes; undefined when there is no body. */
+function bodySource(input: JournalBodyInput | undefined): { body: Buffer | string; total: number } | undefined {
+  if (input === undefined) return undefined;
+  let body: Buffer | string;
+  if (typeof input === "string" || Buffer.isBuffer(input)) body = input;
+  else if (input.raw !== undefined && input.raw.length > 0) body = input.raw;
+  else if (input.parsed === undefined) return undefined;
+  else {
+    // Only an in-process caller with no bytes gets here. A value JSON cannot express (a cycle,
+    // a BigInt, nesting too deep to serialize) is no body rather than a failed request.
     try {
-      return JSON.parse(typeof body === "string" ? body : body.toString("utf8")) as unknown;
+      const text: unknown = JSON.stringify(input.parsed);
+      if (typeof text !== "string") return undefined;
+      body = text;
     } catch {
-      // not JSON (a malformed fault's half body): kept as text below
+      return undefined;
     }
   }
-  return capBody({ raw: typeof body === "string" ? Buffer.from(body, "utf8") : body, parsed: undefined });
+  const total = typeof body === "string" ? Buffer.byteLength(body, "utf8") : body.length;
+  return total === 0 ? undefined : { body, total };
 }
 
-/** The first `bytes` bytes as text, without a broken character at the cut. */
-function utf8Prefix(raw: Buffer, bytes: number): string {
-  return new StringDecoder("utf8").write(raw.subarray(0, bytes));
+/**
+ * Copies at most `length` bytes of `body` into `target` at `offset`; returns how many it copied.
+ * Text is encoded straight into the target (Buffer#write never writes half a character), so a
+ * large response string is never encoded whole just to keep its first 16 KB.
+ */
+function copyPrefix(body: Buffer | string, target: Buffer, offset: number, length: number): number {
+  if (typeof body === "string") return target.write(body, offset, length, "utf8");
+  return body.copy(target, offset, 0, length);
+}
+
+/** The strings a client chooses the length of; counted against the byte budget as they are. */
+function clientStringLength(entry: RecordedJournalEntry): number {
+  return entry.path.length + entry.correlationId.length + (entry.idempotencyKey?.length ?? 0) + (entry.workspace?.length ?? 0) + (entry.fault?.length ?? 0);
+}
+
+/** The entry as a reader sees it: its facts and its bodies, parsed now. */
+function present(slot: Slot): JournalEntry {
+  const { segment, offset, requestKept, responseKept } = slot;
+  const bytes = segment?.buffer;
+  return {
+    ...slot.entry,
+    requestBody: presentBody(bytes?.subarray(offset, offset + requestKept), slot.requestTotal),
+    responseBody: presentBody(bytes?.subarray(offset + requestKept, offset + requestKept + responseKept), slot.responseTotal),
+  };
+}
+
+// ignoreBOM: the text is exactly the bytes that came in; a BOM is not JSON, as for the emulator.
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/**
+ * A kept body as a reader sees it. Never throws, and what it returns is safe to serialize:
+ * a value from `parseJsonBounded` (at most 64 deep, well-formed strings) or a flat object
+ * whose preview is well-formed text (invalid UTF-8 shows as U+FFFD).
+ */
+function presentBody(kept: Buffer | undefined, total: number | null): unknown {
+  if (total === null || kept === undefined) return null;
+  if (total > maxJournalBodyBytes) return { truncated: true, bytes: total, preview: utf8Prefix(kept) };
+  let text: string;
+  try {
+    text = strictUtf8.decode(kept);
+  } catch {
+    return { unparsed: true, bytes: total, preview: kept.toString("utf8") };
+  }
+  const parsed = parseJsonBounded(text);
+  return parsed.ok ? parsed.value : { unparsed: true, bytes: total, preview: text };
+}
+
+/** The bytes as text, without a broken character at the cut. */
+function utf8Prefix(raw: Buffer): string {
+  return new StringDecoder("utf8").write(raw);
 }
 
 function compileFilter(filter: JournalFilter): (slot: Slot) => boolean {

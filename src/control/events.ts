@@ -17,6 +17,7 @@ export interface EventStreamOptions {
 
 const DEFAULT_HEARTBEAT_MS = 15_000;
 const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
+const BACKLOG_CHUNK_CHARS = 64 * 1024;
 
 /**
  * The server-sent-events stream behind GET /_emulator/events: journal entries as they are
@@ -63,8 +64,14 @@ export class EventStream {
     // retry: how soon a dropped EventSource reconnects (ms).
     let backlog = "retry: 1000\n: connected\n\n";
     if (after !== undefined) {
-      for (const entry of this.#journal.query({ since: String(after) }, maxJournalQueryLimit)) {
+      // Entries are parsed one at a time and written in chunks, so a backlog of thousands never
+      // exists as one string beside every parsed body.
+      for (const entry of this.#journal.after(after, maxJournalQueryLimit)) {
         backlog += frame({ kind: "entry", entry });
+        if (backlog.length >= BACKLOG_CHUNK_CHARS) {
+          res.write(backlog);
+          backlog = "";
+        }
       }
     }
     res.write(backlog);
@@ -127,6 +134,11 @@ export class EventStream {
   }
 }
 
+/**
+ * One SSE frame. A journal entry is safe to stringify whatever the client sent: the journal
+ * presents bodies through parseJsonBounded (at most 64 deep, well-formed text) or as flat
+ * previews, which is what keeps one hostile request from closing every client's stream.
+ */
 function frame(event: JournalEvent): string {
   if (event.kind === "entry") return `event: entry\nid: ${event.entry.seq}\ndata: ${JSON.stringify(event.entry)}\n\n`;
   return `event: cleared\ndata: ${JSON.stringify({ workspace: event.workspace })}\n\n`;

@@ -10,8 +10,10 @@ import { ApiError } from "../domain/errors.js";
 import { decodeCursor, encodeCursor, optionalString, pageLimit } from "../domain/paging.js";
 import type { StoredRow } from "../domain/identity.js";
 import type { ObjectDefinition } from "../domain/object-schema.js";
+import { controlGuard, type ControlGuardOptions } from "../http/control-guard.js";
 import { correlationId } from "../http/correlation-id.js";
 import { errorEnvelope } from "../http/error-envelope.js";
+import { controlJsonBody } from "../http/json-body.js";
 import type { JobWorker } from "../jobs/worker.js";
 import type { ObjectRegistry } from "../object-schemas.js";
 import { jobStates, type JobState } from "../store/jobs-store.js";
@@ -40,13 +42,19 @@ export interface ControlDeps {
   newJobId: () => string;
   version: string;
   startedAt: number;
+  /** Who may call: allowed hosts and the optional control token (see http/control-guard.ts). */
+  guard: ControlGuardOptions;
 }
 
 /** The emulator's own API under /_emulator: never part of the vendor's contract, same envelope. */
 export function createControlRoutes(deps: ControlDeps): Router {
   const router = express.Router();
   router.use(correlationId());
-  router.use(express.json({ limit: "1mb" }));
+  // Before anything reads a body or touches state: a stranger's request goes no further. Health
+  // stays open to any host, origin and caller (container healthchecks, load balancers).
+  router.use(controlGuard({ ...deps.guard, openPaths: ["/health"] }));
+  // The public API's parser and checks (UTF-8, nesting, lone surrogates), with a 1 MB limit.
+  router.use(controlJsonBody());
 
   router.get("/health", (_req, res) => {
     res.json({

@@ -12,6 +12,7 @@ import { authenticate, requireScope } from "./auth.js";
 import { correlationId } from "./correlation-id.js";
 import { errorEnvelope } from "./error-envelope.js";
 import type { IdempotencyClaim, IdempotencyGuard, SerializedResult } from "./idempotency.js";
+import { headerLimits } from "./header-limits.js";
 import { jsonBody } from "./json-body.js";
 import { applyAfterCommit, faultStage } from "./faults.js";
 import { quotaHeaders, rateLimit } from "./rate-limit.js";
@@ -48,6 +49,10 @@ export function createPublicPipeline(deps: PipelineDeps): Router {
 
   // 3. Quota headers on every response, a 401 included.
   router.use(quotaHeaders(deps));
+
+  // 3b. Header limits: an over-long or malformed Idempotency-Key or X-Correlation-Id is a 400
+  //     before anything else runs (Node's own header-size limit is answered in client-error.ts).
+  router.use(headerLimits());
 
   // 4. Auth: bearer token → workspace and scopes; 401 envelopes for missing, unknown, expired.
   router.use(authenticate({ workspaces: deps.store.workspaces, clock: deps.clock }));
@@ -196,7 +201,9 @@ function journalStage(deps: { logger: Logger; journal: Journal; clock: Clock }):
         fault: (res.locals["fault"] as string | undefined) ?? null,
         replayed: res.locals["replayed"] === true,
         durationMs,
-        requestBody: { raw: res.locals["rawBody"] as Buffer | undefined, parsed: req.body as unknown },
+        // The bytes as they came in (kept by the body parser), never req.body: the journal
+        // keeps raw bytes and parses them only when read.
+        requestBody: res.locals["rawBody"] as Buffer | undefined,
         responseBody: status === null ? undefined : sent,
       });
       deps.logger.info(

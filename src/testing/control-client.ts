@@ -60,12 +60,21 @@ export class ControlPlaneError extends Error {
   }
 }
 
+export interface ControlClientOptions {
+  /** The emulator's control token (--control-token), sent as `Authorization: Bearer` on every call; none when absent. */
+  controlToken?: string | null;
+}
+
 export class ControlClient {
   readonly baseUrl: string;
+  // Private, so it never shows in a test's printed or serialised client.
+  readonly #authorization: Record<string, string>;
 
   /** `url` is the emulator's root, e.g. `http://127.0.0.1:4010`. */
-  constructor(url: string) {
+  constructor(url: string, options: ControlClientOptions = {}) {
     this.baseUrl = `${url.replace(/\/+$/, "")}/_emulator`;
+    const token = options.controlToken ?? null;
+    this.#authorization = token === null ? {} : { Authorization: `Bearer ${token}` };
   }
 
   health(): Promise<Record<string, unknown>> {
@@ -161,7 +170,7 @@ export class ControlClient {
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const response = await fetch(`${this.baseUrl}${path}`, {
       method,
-      headers: body === undefined ? {} : { "Content-Type": "application/json" },
+      headers: body === undefined ? { ...this.#authorization } : { ...this.#authorization, "Content-Type": "application/json" },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await response.text();

@@ -2,7 +2,10 @@ import { createEmulator, PUBLIC_BASE_PATH, type Emulator, type EmulatorOptions }
 import { allScopes } from "../store/workspaces-store.js";
 import { ControlClient } from "./control-client.js";
 
-/** createEmulator's options; port, host, db and logLevel default to what a test suite wants. */
+/**
+ * createEmulator's options; port, host, db and logLevel default to what a test suite wants. With
+ * `controlToken`, the emulator requires it on its control plane and `control` sends it.
+ */
 export type StartEmulatorOptions = EmulatorOptions;
 
 export interface StartedEmulator {
@@ -36,7 +39,7 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
     emulator.store.close();
     throw error;
   }
-  const control = new ControlClient(url);
+  const control = new ControlClient(url, { controlToken: emulator.config.controlToken });
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => (stopping ??= emulator.stop());
   let credentials: { token: string; workspace: string };

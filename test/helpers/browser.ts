@@ -23,9 +23,9 @@ export function chromiumCandidates(env: NodeJS.ProcessEnv = process.env): string
  * Launches the first candidate that starts. Resolves `{ browser }`, or `{ reason }` saying what was
  * tried, so a suite can skip out loud where no browser can run, and fail under CI=true.
  */
-export async function launchChromium(): Promise<{ browser: Browser } | { reason: string }> {
+export async function launchChromium(candidates: readonly string[] = chromiumCandidates()): Promise<{ browser: Browser } | { reason: string }> {
   const tried: string[] = [];
-  for (const executablePath of chromiumCandidates()) {
+  for (const executablePath of candidates) {
     if (!existsSync(executablePath)) {
       tried.push(`${executablePath} (not found)`);
       continue;
@@ -44,11 +44,15 @@ export async function launchChromium(): Promise<{ browser: Browser } | { reason:
  * is skipped and how to run it. Under CI=true a missing browser throws instead: CI never skips
  * the dashboard silently.
  */
-export async function browserOrSkip(suite: string): Promise<Browser | null> {
-  const launched = await launchChromium();
+export async function browserOrSkip(
+  suite: string,
+  options: { env?: NodeJS.ProcessEnv; candidates?: readonly string[]; say?: (line: string) => void } = {},
+): Promise<Browser | null> {
+  const env = options.env ?? process.env;
+  const launched = await launchChromium(options.candidates ?? chromiumCandidates(env));
   if ("browser" in launched) return launched.browser;
   const message = `${suite}: ${launched.reason}. Install one (apt-get install chromium) or point CDP_EMULATOR_CHROMIUM at it, then run npm test again.`;
-  if (process.env["CI"] === "true" || process.env["CI"] === "1") throw new Error(`${message} (CI=true: a missing browser is a failure)`);
-  process.stderr.write(`SKIPPED ${message}\n`);
+  if (env["CI"] === "true" || env["CI"] === "1") throw new Error(`${message} (CI=true: a missing browser is a failure)`);
+  (options.say ?? ((line) => process.stderr.write(line)))(`SKIPPED ${message}\n`);
   return null;
 }

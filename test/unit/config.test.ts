@@ -68,14 +68,32 @@ describe("resolveConfig", () => {
     { flags: { singleRate: "fast" }, message: /--single-rate/ },
     { flags: { batchRate: "0/1" }, message: /--batch-rate/ },
     { flags: { journalSize: "0" }, message: /--journal-size/ },
-    { flags: { token: ["has space"] }, message: /token "has space"/ },
+    { flags: { token: ["has space"] }, message: /token #1 .* must be non-empty and use only/ },
     { flags: { token: ["a@b@c"] }, message: /one @/ },
-    { flags: { token: ["dup", "dup"] }, message: /given twice/ },
+    { flags: { token: ["dup", "dup"] }, message: /token #2 .* is the same as token #1/ },
     { flags: { token: ['{"token":"x","scopes":["records:delete"]}'] }, message: /scopes/ },
     { flags: { collisionPolicy: ["profiles=smash"] }, message: /--collision-policy/ },
     { flags: { db: " " }, message: /--db/ },
   ])("refuses $flags with a message naming it", ({ flags, message }) => {
     expect(() => resolveConfig(flags, {})).toThrowError(ConfigError);
     expect(() => resolveConfig(flags, {})).toThrowError(message);
+  });
+
+  it.each([
+    { name: "a token with a space", token: ["my secret"] },
+    { name: "a token given twice", token: ["s3cret-value", "s3cret-value"] },
+    { name: "a token with two @", token: ["s3cret@a@b"] },
+    { name: "a JSON token with a bad scope", token: ['{"token":"s3cret-value","scopes":["nope"]}'] },
+    { name: "a JSON token with a bad expiry", token: ['{"token":"s3cret-value","expiresAt":"soon"}'] },
+    { name: "a JSON token that does not parse", token: ['{"token":"s3cret-value",}'] },
+  ])("never quotes a token's value when refusing $name (tokens are secrets)", ({ token }) => {
+    let message = "";
+    try {
+      resolveConfig({ token }, {});
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/token #\d/);
+    expect(message).not.toMatch(/secret/);
   });
 });

@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { EmulatorClock } from "../../src/chaos/clock.js";
-import { Journal, parseJournalFilter, type NewJournalEntry } from "../../src/chaos/journal.js";
+import {
+  Journal,
+  journalEntryOverheadBytes,
+  maxJournalBodyBytes,
+  parseJournalFilter,
+  type JournalEntry,
+  type NewJournalEntry,
+} from "../../src/chaos/journal.js";
+import { ConfigError, resolveConfig } from "../../src/config.js";
 import { ApiError } from "../../src/domain/errors.js";
 
 const clock = new EmulatorClock();
@@ -20,14 +28,27 @@ function entry(change: Partial<NewJournalEntry> = {}): NewJournalEntry {
     fault: null,
     replayed: false,
     durationMs: 3,
-    requestBody: { raw: undefined, parsed: undefined },
     ...change,
   };
 }
 
-function body(value: unknown): NewJournalEntry["requestBody"] {
-  const raw = Buffer.from(JSON.stringify(value), "utf8");
-  return { raw, parsed: value };
+/** The bytes of a value's JSON, as a client would send them. */
+function body(value: unknown): Buffer {
+  return Buffer.from(JSON.stringify(value), "utf8");
+}
+
+/** Records one entry in a fresh journal and reads it back, as GET /_emulator/journal would. */
+function readBack(change: Partial<NewJournalEntry>): JournalEntry {
+  const journal = new Journal({ capacity: 1 });
+  journal.record(entry(change));
+  const [stored] = journal.query({}, 1);
+  if (stored === undefined) throw new Error("the journal kept nothing");
+  return stored;
+}
+
+/** `[[[…]]]` nested `depth` levels inside a record, like the hostile body of issue 12. */
+function deepBody(depth: number): Buffer {
+  return Buffer.from(`{"record":{"email":"a@b.co"},"x":${"[".repeat(depth)}${"]".repeat(depth)}}`, "utf8");
 }
 
 function thrown(fn: () => unknown): ApiError {
@@ -46,7 +67,8 @@ describe("Journal", () => {
     const first = journal.record(entry());
     const second = journal.record(entry({ correlationId: "corr-2" }));
     expect([first.seq, second.seq]).toEqual([1, 2]);
-    expect(second).toMatchObject({ correlationId: "corr-2", status: 200, requestBody: null });
+    expect(second).toMatchObject({ correlationId: "corr-2", status: 200 });
+    expect(journal.query({}, 1)[0]).toMatchObject({ seq: 2, correlationId: "corr-2", status: 200, requestBody: null });
     expect(journal.size).toBe(2);
   });
 
@@ -64,6 +86,7 @@ describe("Journal", () => {
     journal.record(entry());
     journal.clear();
     expect(journal.size).toBe(0);
+    expect(journal.bytes).toBe(0);
     expect(journal.record(entry()).seq).toBe(3);
   });
 
@@ -94,6 +117,18 @@ describe("Journal", () => {
     expect(journal.count({})).toBe(10);
   });
 
+  it("reads the entries after a seq lazily, the most recent `limit` of them, oldest first", () => {
+    const journal = new Journal({ capacity: 100 });
+    for (let i = 1; i <= 10; i++) journal.record(entry({ requestBody: body({ i }) }));
+    expect([...journal.after(7)].map((e) => [e.seq, e.requestBody])).toEqual([
+      [8, { i: 8 }],
+      [9, { i: 9 }],
+      [10, { i: 10 }],
+    ]);
+    expect([...journal.after(0, 2)].map((e) => e.seq)).toEqual([9, 10]);
+    expect([...journal.after(10)]).toEqual([]);
+  });
+
   describe("filters", () => {
     const journal = new Journal({ capacity: 100 });
     const base = Date.UTC(2024, 4, 1, 12, 0, 0);
@@ -122,79 +157,306 @@ describe("Journal", () => {
     });
   });
 
+  describe("byte budget", () => {
+    // Each entry costs the overhead estimate, its kept body bytes and its client-chosen strings.
+    const strings = "/public/v1/records/profiles/upsert".length + "corr-1".length + "ws-1".length;
+    const costOf = (bodyBytes: number) => journalEntryOverheadBytes + bodyBytes + strings;
+
+    it("counts an entry's kept body bytes, its strings and a fixed overhead", () => {
+      const journal = new Journal({ capacity: 10 });
+      journal.record(entry());
+      expect(journal.bytes).toBe(costOf(0));
+      journal.record(entry({ requestBody: Buffer.alloc(100, 0x20), responseBody: "x".repeat(50) }));
+      expect(journal.bytes).toBe(costOf(0) + costOf(150));
+    });
+
+    it("counts at most 16 KB of each body, however large it was", () => {
+      const journal = new Journal({ capacity: 10 });
+      journal.record(entry({ requestBody: Buffer.alloc(10 * 1024 * 1024, 0x20), responseBody: "x".repeat(100_000) }));
+      expect(journal.bytes).toBe(costOf(2 * maxJournalBodyBytes));
+    });
+
+    it("evicts the oldest entries once their bytes pass the budget, however few they are", () => {
+      const perEntry = costOf(10_000);
+      const journal = new Journal({ capacity: 1000, maxBytes: perEntry * 3 });
+      for (let i = 1; i <= 5; i++) journal.record(entry({ correlationId: `c${i}`.padEnd(6, "-"), requestBody: Buffer.alloc(10_000, 0x20) }));
+      expect(journal.size).toBe(3);
+      expect(journal.bytes).toBe(perEntry * 3);
+      expect(journal.query({}, 100).map((e) => [e.seq, e.correlationId])).toEqual([
+        [3, "c3----"],
+        [4, "c4----"],
+        [5, "c5----"],
+      ]);
+      // Small entries push out only as many big ones as they need: the bytes are bounded, not the count.
+      for (let i = 0; i < 20; i++) journal.record(entry());
+      expect(journal.size).toBe(21);
+      expect(journal.query({}, 100).map((e) => e.seq)[0]).toBe(5);
+      expect(journal.bytes).toBe(perEntry + 20 * costOf(0));
+      expect(journal.bytes).toBeLessThanOrEqual(perEntry * 3);
+    });
+
+    it("keeps the newest entry even when it alone is over the budget", () => {
+      const journal = new Journal({ capacity: 10, maxBytes: 1000 });
+      journal.record(entry());
+      journal.record(entry({ correlationId: "newest", requestBody: body({ a: 1 }) }));
+      expect(journal.query({}, 10).map((e) => [e.correlationId, e.requestBody])).toEqual([["newest", { a: 1 }]]);
+    });
+
+    it("keeps seqs and since queries working across byte eviction", () => {
+      const journal = new Journal({ capacity: 100, maxBytes: costOf(0) * 4 });
+      for (let i = 0; i < 10; i++) journal.record(entry());
+      expect(journal.query({}, 100).map((e) => e.seq)).toEqual([7, 8, 9, 10]);
+      expect(journal.query({ since: "8" }, 100).map((e) => e.seq)).toEqual([9, 10]);
+      expect(journal.query({ since: "2" }, 100).map((e) => e.seq)).toEqual([7, 8, 9, 10]);
+      expect(journal.record(entry()).seq).toBe(11);
+    });
+
+    it("gives back the bytes of the entries a workspace clear removes", () => {
+      const journal = new Journal({ capacity: 10 });
+      journal.record(entry({ workspace: "ws-1", requestBody: Buffer.alloc(1000, 0x20) }));
+      journal.record(entry({ workspace: "ws-2" }));
+      journal.clear("ws-1");
+      expect(journal.bytes).toBe(journalEntryOverheadBytes + "/public/v1/records/profiles/upsert".length + "corr-1".length + "ws-2".length);
+    });
+
+    it("reads back every entry's own bytes while evictions and clears reuse the space of the ones gone", () => {
+      // A small budget, so its segments fill and are written over many times in 3,000 entries.
+      const journal = new Journal({ capacity: 60, maxBytes: 1024 * 1024 });
+      const expected = new Map<number, { request: unknown; response: unknown }>();
+      let random = 42;
+      const next = (n: number): number => {
+        random = (random * 1_103_515_245 + 12_345) % 2 ** 31;
+        return random % n;
+      };
+      for (let i = 0; i < 3_000; i++) {
+        const value = { i, pad: "y".repeat(next(3) === 0 ? next(20_000) : next(500)) };
+        const raw = body(value);
+        const response = next(2) === 0 ? undefined : JSON.stringify({ i });
+        const { seq } = journal.record(entry({ workspace: `ws-${next(3)}`, requestBody: raw, responseBody: response }));
+        expected.set(seq, {
+          request: raw.length > maxJournalBodyBytes ? { truncated: true, bytes: raw.length, preview: raw.subarray(0, maxJournalBodyBytes).toString() } : value,
+          response: response === undefined ? null : { i },
+        });
+        if (next(100) === 0) journal.clear(`ws-${next(3)}`);
+        if (i % 97 === 0 || i === 2_999) {
+          const held = journal.query({}, 100);
+          expect(held.length).toBe(journal.size);
+          for (const shown of held) {
+            expect({ request: shown.requestBody, response: shown.responseBody }).toEqual(expected.get(shown.seq));
+          }
+        }
+      }
+      expect(journal.bytes).toBeLessThanOrEqual(1024 * 1024);
+    });
+
+    it("skips, in a lazy read, the entries evicted before the read reaches them", () => {
+      const journal = new Journal({ capacity: 3 });
+      for (let i = 1; i <= 3; i++) journal.record(entry({ requestBody: body({ i }) }));
+      const read = journal.after(0);
+      expect(read.next().value).toMatchObject({ seq: 1, requestBody: { i: 1 } });
+      journal.record(entry({ requestBody: body({ i: 4 }) })); // evicts seq 1 only
+      journal.record(entry({ requestBody: body({ i: 5 }) })); // evicts seq 2
+      expect([...read].map((e) => [e.seq, e.requestBody])).toEqual([[3, { i: 3 }]]);
+    });
+
+    it.each([0, -1, 1.5])("refuses a byte budget of %s", (maxBytes) => {
+      expect(() => new Journal({ capacity: 1, maxBytes })).toThrow(RangeError);
+    });
+  });
+
   describe("request bodies", () => {
     // A JSON string body whose raw size is exactly `bytes`.
     const jsonOfSize = (bytes: number) => {
       const value = { text: "x".repeat(bytes - '{"text":""}'.length) };
       const raw = Buffer.from(JSON.stringify(value), "utf8");
       expect(raw.length).toBe(bytes);
-      return { raw, parsed: value };
+      return { raw, value };
     };
 
     it("keeps a parsed body of exactly 16384 bytes", () => {
-      const requestBody = jsonOfSize(16_384);
-      const stored = new Journal({ capacity: 1 }).record(entry({ requestBody }));
-      expect(stored.requestBody).toEqual(requestBody.parsed);
+      const { raw, value } = jsonOfSize(16_384);
+      expect(readBack({ requestBody: raw }).requestBody).toEqual(value);
     });
 
     it("truncates a body of 16385 bytes to a 16384-byte preview", () => {
-      const requestBody = jsonOfSize(16_385);
-      const stored = new Journal({ capacity: 1 }).record(entry({ requestBody }));
+      const { raw } = jsonOfSize(16_385);
+      const stored = readBack({ requestBody: raw });
       expect(stored.requestBody).toEqual({
         truncated: true,
         bytes: 16_385,
-        preview: requestBody.raw.subarray(0, 16_384).toString("utf8"),
+        preview: raw.subarray(0, 16_384).toString("utf8"),
       });
       expect((stored.requestBody as { preview: string }).preview).toHaveLength(16_384);
     });
 
     it("does not split a multi-byte character at the preview cut", () => {
       const raw = Buffer.from(`"${"x".repeat(16_382)}é${"x".repeat(10)}"`, "utf8"); // é straddles the cut: its two bytes are the 16384th and 16385th
-      const stored = new Journal({ capacity: 1 }).record(entry({ requestBody: { raw, parsed: "…" } }));
-      const preview = (stored.requestBody as { preview: string }).preview;
+      const preview = (readBack({ requestBody: raw }).requestBody as { preview: string }).preview;
       expect(preview).toBe(`"${"x".repeat(16_382)}`);
       expect(preview).not.toContain("\uFFFD");
     });
 
-    it("stores null when there is no body", () => {
-      const stored = new Journal({ capacity: 1 }).record(entry({ requestBody: { raw: Buffer.alloc(0), parsed: undefined } }));
-      expect(stored.requestBody).toBeNull();
+    it.each([
+      { what: "no body", requestBody: undefined },
+      { what: "an empty body", requestBody: Buffer.alloc(0) },
+      { what: "the old form with neither bytes nor a value", requestBody: { raw: undefined, parsed: undefined } },
+    ])("stores null when there is $what", ({ requestBody }) => {
+      expect(readBack({ requestBody }).requestBody).toBeNull();
     });
 
-    it("keeps a snapshot, unaffected by later changes to the parsed body", () => {
-      const requestBody = body({ record: { email: "a@x.io" } });
-      const stored = new Journal({ capacity: 1 }).record(entry({ requestBody }));
-      (requestBody.parsed as { record: { email: string } }).record.email = "changed@x.io";
-      expect(stored.requestBody).toEqual({ record: { email: "a@x.io" } });
+    it("keeps a copy of the bytes, unaffected by later changes to the request's buffer", () => {
+      const raw = body({ record: { email: "a@x.io" } });
+      const journal = new Journal({ capacity: 1 });
+      journal.record(entry({ requestBody: raw }));
+      raw.write("{}      ", 0, "utf8");
+      expect(journal.query({}, 1)[0]?.requestBody).toEqual({ record: { email: "a@x.io" } });
     });
 
-    it("keeps a body that did not parse as text", () => {
-      const raw = Buffer.from("{not json", "utf8");
-      const stored = new Journal({ capacity: 1 }).record(entry({ requestBody: { raw, parsed: undefined } }));
-      expect(stored.requestBody).toEqual({ unparsed: true, bytes: 9, preview: "{not json" });
+    it("presents each read as a fresh value, so a reader's changes do not reach the next reader", () => {
+      const journal = new Journal({ capacity: 1 });
+      journal.record(entry({ requestBody: body({ record: { email: "a@x.io" } }) }));
+      (journal.query({}, 1)[0]?.requestBody as { record: { email: string } }).record.email = "changed@x.io";
+      expect(journal.query({}, 1)[0]?.requestBody).toEqual({ record: { email: "a@x.io" } });
     });
 
-    it("measures a parsed body with no raw bytes by its JSON", () => {
-      const small = { a: 1 };
-      const big = { text: "x".repeat(20_000) };
-      const journal = new Journal({ capacity: 2 });
-      expect(journal.record(entry({ requestBody: { raw: undefined, parsed: small } })).requestBody).toEqual(small);
-      expect(journal.record(entry({ requestBody: { raw: undefined, parsed: big } })).requestBody).toMatchObject({
+    it("parses what it reads from the bytes, never from a parsed value the caller holds", () => {
+      // The old `{ raw, parsed }` form: the bytes win, so what is shown is what was sent.
+      const stored = readBack({ requestBody: { raw: body({ sent: true }), parsed: { sent: false } } });
+      expect(stored.requestBody).toEqual({ sent: true });
+    });
+
+    it("serializes a parsed value once when a caller has no bytes, and stores nothing it cannot serialize", () => {
+      const cyclic: Record<string, unknown> = {};
+      cyclic["self"] = cyclic;
+      expect(readBack({ requestBody: { raw: undefined, parsed: { a: 1 } } }).requestBody).toEqual({ a: 1 });
+      expect(readBack({ requestBody: { raw: undefined, parsed: { text: "x".repeat(20_000) } } }).requestBody).toMatchObject({
         truncated: true,
         bytes: 20_011,
       });
+      expect(readBack({ requestBody: { raw: undefined, parsed: cyclic } }).requestBody).toBeNull();
+    });
+
+    it("keeps only the first 16 KB of a large body, never the request's own buffer", () => {
+      const big = Buffer.alloc(10 * 1024 * 1024, 0x78);
+      const journal = new Journal({ capacity: 1 });
+      journal.record(entry({ requestBody: big }));
+      // 16 KB kept, however large the request: the 10 MB buffer can be collected.
+      expect(journal.bytes).toBeLessThan(maxJournalBodyBytes + 2 * journalEntryOverheadBytes);
+      expect(journal.query({}, 1)[0]?.requestBody).toMatchObject({ truncated: true, bytes: 10 * 1024 * 1024 });
+    });
+
+    it.each([
+      { what: "malformed JSON", raw: Buffer.from("{not json", "utf8"), preview: "{not json" },
+      { what: "JSON with trailing bytes", raw: Buffer.from('{"a":1} x', "utf8"), preview: '{"a":1} x' },
+      { what: "invalid UTF-8", raw: Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]), preview: '{"a":"\uFFFD"}' },
+      { what: "a lone surrogate", raw: Buffer.from('{"a":"\\ud800"}', "utf8"), preview: '{"a":"\\ud800"}' },
+      { what: "a byte-order mark", raw: Buffer.from("\uFEFF{}", "utf8"), preview: "\uFEFF{}" },
+    ])("keeps a body that does not parse ($what) as text", ({ raw, preview }) => {
+      expect(readBack({ requestBody: raw }).requestBody).toEqual({ unparsed: true, bytes: raw.length, preview });
+    });
+
+    it.each([
+      { what: "the depth limit", depth: 63, parses: true },
+      { what: "one level past the depth limit", depth: 64, parses: false },
+      { what: "5,000 levels", depth: 5_000, parses: false },
+      { what: "9,000 levels, past the 16 KB cap as well", depth: 9_000, parses: false },
+    ])("presents a body nested to $what as plain data any reader can serialize", ({ depth, parses }) => {
+      const raw = deepBody(depth);
+      const journal = new Journal({ capacity: 1 });
+      const heard: string[] = [];
+      journal.subscribe((event) => heard.push(JSON.stringify(event)));
+      journal.record(entry({ requestBody: raw }));
+      const [stored] = journal.query({}, 1);
+      // The record is at depth 1, its "x" array at depth 2: 63 more brackets reach 64 levels.
+      if (parses) expect(stored?.requestBody).toMatchObject({ record: { email: "a@b.co" } });
+      else expect(stored?.requestBody).toMatchObject({ bytes: raw.length, preview: expect.any(String) as unknown });
+      expect(() => JSON.stringify(stored)).not.toThrow();
+      expect(() => structuredClone(stored)).not.toThrow();
+      expect(heard).toHaveLength(1);
+    });
+  });
+
+  describe("response bodies", () => {
+    it.each([
+      { what: "a JSON text", sent: '{"success":true}', shown: { success: true } },
+      { what: "JSON bytes", sent: Buffer.from('{"success":true}'), shown: { success: true } },
+      { what: "a malformed half body", sent: '{"success":tr', shown: { unparsed: true, bytes: 13, preview: '{"success":tr' } },
+      { what: "nothing (a reset connection)", sent: undefined, shown: null },
+      { what: "an empty body", sent: "", shown: null },
+    ])("presents $what as it would a request body", ({ sent, shown }) => {
+      expect(readBack({ responseBody: sent }).responseBody).toEqual(shown);
+    });
+
+    it("keeps the first 16 KB of a long response text without encoding all of it", () => {
+      const text = `"${"é".repeat(20_000)}"`;
+      const shown = readBack({ responseBody: text }).responseBody as { truncated: boolean; bytes: number; preview: string };
+      expect(shown).toMatchObject({ truncated: true, bytes: Buffer.byteLength(text) });
+      // é is two bytes: the 16 KB cut falls inside one, which is left out rather than broken.
+      expect(shown.preview).toBe(`"${"é".repeat(8191)}`);
     });
   });
 
   it("never stores fields beyond its own, such as headers", () => {
     const withHeaders = { ...entry(), headers: { authorization: "Bearer secret" } } as NewJournalEntry;
-    const stored = new Journal({ capacity: 1 }).record(withHeaders);
-    expect(JSON.stringify(stored)).not.toContain("secret");
-    expect(Object.keys(stored)).not.toContain("headers");
+    const journal = new Journal({ capacity: 1 });
+    const recorded = journal.record(withHeaders);
+    const [stored] = journal.query({}, 1);
+    for (const shown of [recorded, stored]) {
+      expect(JSON.stringify(shown)).not.toContain("secret");
+      expect(Object.keys(shown ?? {})).not.toContain("headers");
+    }
+  });
+
+  it("tells subscribers about each entry with its bodies parsed, and about clears", () => {
+    const journal = new Journal({ capacity: 5 });
+    const heard: unknown[] = [];
+    journal.subscribe((event) => heard.push(event.kind === "entry" ? [event.entry.seq, event.entry.requestBody] : event));
+    journal.record(entry({ requestBody: body({ a: 1 }) }));
+    journal.clear("ws-1");
+    expect(heard).toEqual([[1, { a: 1 }], { kind: "cleared", workspace: "ws-1" }]);
   });
 
   it.each([0, -1, 1.5])("refuses a capacity of %s", (capacity) => {
     expect(() => new Journal({ capacity })).toThrow(RangeError);
+  });
+});
+
+describe("journal settings", () => {
+  it("defaults to 10,000 entries and 32 MB", () => {
+    expect(resolveConfig({}, {})).toMatchObject({ journalSize: 10_000, journalMaxBytes: 32 * 1024 * 1024 });
+  });
+
+  it.each([
+    { given: "33554432", bytes: 33_554_432 },
+    { given: "1048576", bytes: 1_048_576 },
+    { given: "64mb", bytes: 64 * 1024 * 1024 },
+    { given: "2048KiB", bytes: 2048 * 1024 },
+    { given: " 1.5 MB ", bytes: 1.5 * 1024 * 1024 },
+    { given: "1g", bytes: 1024 * 1024 * 1024 },
+  ])("reads --journal-max-bytes $given as $bytes bytes", ({ given, bytes }) => {
+    expect(resolveConfig({ journalMaxBytes: given }, {}).journalMaxBytes).toBe(bytes);
+  });
+
+  it("takes the byte budget from CDP_EMULATOR_JOURNAL_MAX_BYTES, and the flag wins over it", () => {
+    const env = { CDP_EMULATOR_JOURNAL_MAX_BYTES: "8mb" };
+    expect(resolveConfig({}, env).journalMaxBytes).toBe(8 * 1024 * 1024);
+    expect(resolveConfig({ journalMaxBytes: "2mb" }, env).journalMaxBytes).toBe(2 * 1024 * 1024);
+  });
+
+  it.each(["1048575", "2gb", "0", "-5mb", "lots", "32 furlongs", ""])("refuses --journal-max-bytes %j, saying what it takes", (given) => {
+    expect(() => resolveConfig({ journalMaxBytes: given }, {})).toThrowError(ConfigError);
+    expect(() => resolveConfig({ journalMaxBytes: given }, {})).toThrowError(
+      `--journal-max-bytes must be a size from 1mb to 1gb: a number of bytes, or with a unit such as 64mb or 512kb (got "${given}")`,
+    );
+  });
+
+  it.each([
+    { given: "100000", ok: true },
+    { given: "100001", ok: false },
+    { given: "1000000", ok: false },
+  ])("bounds --journal-size at 100,000 ($given)", ({ given, ok }) => {
+    if (ok) expect(resolveConfig({ journalSize: given }, {}).journalSize).toBe(Number(given));
+    else expect(() => resolveConfig({ journalSize: given }, {})).toThrowError(`--journal-size must be a whole number from 1 to 100000 (got "${given}")`);
   });
 });
 

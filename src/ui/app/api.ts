@@ -1,4 +1,6 @@
-/** The control plane over fetch: same origin, the `{success, data}` envelope unwrapped. */
+import { controlAuth } from "./auth.js";
+
+/** The control plane over fetch: same origin, the `{success, data}` envelope unwrapped, the control token sent when there is one. */
 
 export class ControlError extends Error {
   override readonly name = "ControlError";
@@ -18,12 +20,19 @@ interface Envelope<T> {
 }
 
 export async function control<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const init: RequestInit = { method, headers: { Accept: "application/json" } };
-  if (body !== undefined) {
-    init.headers = { Accept: "application/json", "Content-Type": "application/json" };
-    init.body = JSON.stringify(body);
+  let response: Response;
+  // A call refused for want of the control token waits for it to be entered, then goes again.
+  for (;;) {
+    const sent = controlAuth.token;
+    const headers: Record<string, string> = { Accept: "application/json", ...controlAuth.headers() };
+    const init: RequestInit = { method, headers };
+    if (body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    response = await fetch(`/_emulator${path}`, init);
+    if (response.status !== 401 || !(await controlAuth.refused(sent, response))) break;
   }
-  const response = await fetch(`/_emulator${path}`, init);
   let parsed: Envelope<T> | undefined;
   try {
     parsed = (await response.json()) as Envelope<T>;

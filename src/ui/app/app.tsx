@@ -7,6 +7,7 @@ import { JobsView } from "./jobs.js";
 import { JournalView } from "./journal.js";
 import { useFeedVersion, useLiveEvents, type LiveFeed } from "./live.js";
 import { ObjectsView } from "./objects.js";
+import { TokenPrompt } from "./token-prompt.js";
 import type { ObjectInfo } from "./types.js";
 
 const views = [
@@ -128,6 +129,7 @@ export function App(props: { feed: LiveFeed }) {
       <p class="notice" role="status" aria-live="polite">
         {notice}
       </p>
+      <TokenPrompt />
     </div>
   );
 }
