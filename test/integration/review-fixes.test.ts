@@ -61,18 +61,29 @@ describe("hardening found in review", () => {
     expect(response.body.error.code).toBe("CDP_ETL.VALIDATION.REQUEST_INVALID");
   });
 
-  it("refuses a value nested thousands deep as a 400 for a single write and as one invalid row in a batch", async () => {
+  it("refuses a body nested thousands deep while parsing, and a field nested past 32 as one invalid row in a batch", async () => {
     env = await startEmulator();
     // Built as text: JSON.stringify itself cannot go this deep.
-    const deep = `${'{"d":'.repeat(5000)}"leaf"${"}".repeat(5000)}`;
+    const nest = (levels: number) => `${'{"d":'.repeat(levels)}"leaf"${"}".repeat(levels)}`;
     const event = (properties: string) => `{"event": "page_view", "occurred_at": "2026-04-21T15:00:00Z", "properties": ${properties}}`;
     const json = { ...AUTH, "Content-Type": "application/json" };
-    const single = await call<Envelope>(`${env.url}/public/v1/records/events/append`, { headers: json, rawBody: `{"record": ${event(deep)}}` });
+    // Past the parser's limit of 64 levels, the whole request is refused, single or batch.
+    const single = await call<Envelope>(`${env.url}/public/v1/records/events/append`, { headers: json, rawBody: `{"record": ${event(nest(5000))}}` });
     expect(single.status).toBe(400);
-    expect(single.body.error.message).toMatch(/nested more than 32 levels/);
+    expect(single.body.error.message).toMatch(/nested deeper than the limit of 64 levels/);
+    const refused = await call<Envelope>(`${env.url}/public/v1/records/events/append-batch`, {
+      headers: json,
+      rawBody: `{"records": [${event('{"a": 1}')}, ${event(nest(5000))}]}`,
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.message).toMatch(/limit of 64 levels/);
+    // Within it, a field nested past 32 levels is a bad value: one invalid row, the rest commit.
+    const shallow = await call<Envelope>(`${env.url}/public/v1/records/events/append`, { headers: json, rawBody: `{"record": ${event(nest(40))}}` });
+    expect(shallow.status).toBe(400);
+    expect(shallow.body.error.message).toMatch(/nested more than 32 levels/);
     const batch = await call<{ data: { metrics: { insertedRows: number; invalidRows: number }; state: string } }>(
       `${env.url}/public/v1/records/events/append-batch`,
-      { headers: { ...json, Prefer: "wait=10" }, rawBody: `{"records": [${event('{"a": 1}')}, ${event(deep)}, ${event("null")}]}` },
+      { headers: { ...json, Prefer: "wait=10" }, rawBody: `{"records": [${event('{"a": 1}')}, ${event(nest(40))}, ${event("null")}]}` },
     );
     expect(batch.status).toBe(200);
     expect(batch.body.data).toMatchObject({ state: "completed", metrics: { insertedRows: 2, invalidRows: 1 } });

@@ -130,7 +130,7 @@ describe("cdp-emulator seed", () => {
   });
 
   it.each([
-    { what: "an unknown object", args: ["--object", "invoices", "--count", "10"], message: /--object .*"invoices" does not exist \(objects: events, orders, profiles\)/ },
+    { what: "an unknown object", args: ["--object", "invoices", "--count", "10"], message: /--object "invoices" is not an object of the schemas; objects: events, orders, profiles/ },
     { what: "a count of 0", args: ["--object", "profiles", "--count", "0"], message: /--count must be a whole number from 1 to 1000000 \(got 0\)/ },
     { what: "a count that is not a number", args: ["--object", "profiles", "--count", "lots"], message: /--count must be a whole number from 1 to 1000000 \(got "lots"\)/ },
     { what: "no object", args: ["--count", "10"], message: /--object must be an object name/ },
