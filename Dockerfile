@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# cdp-emulator as a container (sidecar). See README.md, section "Docker".
+# cdp-emulator as a container (sidecar). See docs/docker.md.
 #
 #   docker build -t cdp-emulator .
 #   docker run --rm -p 4010:4010 cdp-emulator

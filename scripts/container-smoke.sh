@@ -58,11 +58,21 @@ logfile=$tmp/emulator.log
 run_pid=""
 node_pid=""
 ctr=""
+# The node process among buildah run's descendants (buildah -> chroot helper -> unshare -> node),
+# by the program its command line starts with: not by comm, which Node 24 sets to "MainThread".
+emulator_pid() {
+  ps -e -o pid=,ppid=,args= | awk -v root="$run_pid" '
+    { parent[$1] = $2; name[$1] = $3; sub(/.*\//, "", name[$1]) }
+    END { for (p in name) if (name[p] == "node") { q = p; while (q in parent && q != root) q = parent[q]; if (q == root) { print p; exit } } }'
+}
 cleanup() {
   set +e
   if [ "$ENGINE" = docker ]; then
     docker rm -f "$NAME" >/dev/null 2>&1
   else
+    # Also when a check failed before node_pid was known: stopping buildah run alone may leave the
+    # emulator running (and holding its port).
+    [ -z "$node_pid" ] && [ -n "$run_pid" ] && node_pid=$(emulator_pid)
     [ -n "$node_pid" ] && kill -0 "$node_pid" 2>/dev/null && kill -KILL "$node_pid" 2>/dev/null
     [ -n "$run_pid" ] && kill -0 "$run_pid" 2>/dev/null && { kill -TERM "$run_pid" 2>/dev/null; wait "$run_pid" 2>/dev/null; }
     [ -n "$ctr" ] && buildah rm "$ctr" >/dev/null 2>&1
@@ -266,15 +276,15 @@ check "control plane reads both batch rows back" read_batch
 
 # ---------------------------------------------------------------- SIGTERM
 if [ "$ENGINE" = docker ]; then
-  check "node is PID 1 in the container" bash -c '[ "$(docker exec "$1" cat /proc/1/comm)" = node ]' _ "$NAME"
+  # By its command line, not /proc/1/comm: Node 24 names its main thread "MainThread", which is
+  # what comm shows.
+  check "node is PID 1 in the container" \
+    bash -c '[[ "$(docker exec "$1" cat /proc/1/cmdline | tr "\0" " ")" =~ ^([^ ]*/)?node\  ]]' _ "$NAME"
   started=$(now_ms)
   docker kill --signal TERM "$NAME" >/dev/null
   code=$(timeout 10 docker wait "$NAME" || echo timeout)
 else
-  # The node process among buildah run's descendants (buildah -> chroot helper -> unshare -> node).
-  node_pid=$(ps -e -o pid=,ppid=,comm= | awk -v root="$run_pid" '
-    { parent[$1] = $2; name[$1] = $3 }
-    END { for (p in name) if (name[p] == "node") { q = p; while (q in parent && q != root) q = parent[q]; if (q == root) { print p; exit } } }')
+  node_pid=$(emulator_pid)
   [ -n "$node_pid" ] || die "found the emulator's node process"
   nspid=$(awk '/^NSpid:/ {print $NF}' "/proc/$node_pid/status")
   check "node is PID 1 in the container (NSpid $nspid, host PID $node_pid)" [ "$nspid" = 1 ]

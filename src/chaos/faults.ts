@@ -59,6 +59,11 @@ export interface FaultSchedule {
 
 export interface FaultRule {
   id: string;
+  /**
+   * False while the rule is switched off: it is kept, in its place, but never fires, and its
+   * counters and seeded RNG stand still, so switching it back on resumes its schedule where it was.
+   */
+  enabled: boolean;
   match: FaultMatch;
   action: FaultAction;
   schedule: FaultSchedule;
@@ -110,6 +115,12 @@ interface FaultRuleInput {
   match?: FaultMatch;
   action: FaultAction;
   schedule?: FaultSchedule;
+  enabled?: boolean;
+}
+
+/** What PATCH /_emulator/faults/:id may change. */
+export interface FaultRulePatch {
+  enabled: boolean;
 }
 
 const ruleSchema = {
@@ -117,6 +128,7 @@ const ruleSchema = {
   required: ["action"],
   additionalProperties: false,
   properties: {
+    enabled: { type: "boolean" },
     match: {
       type: "object",
       additionalProperties: false,
@@ -171,6 +183,23 @@ let compiledRuleCheck: ValidateFunction<FaultRuleInput> | undefined;
 const ruleCheck = (): ValidateFunction<FaultRuleInput> =>
   (compiledRuleCheck ??= new Ajv({ allErrors: false, strict: true, verbose: true }).compile<FaultRuleInput>(ruleSchema));
 
+const patchSchema = {
+  type: "object",
+  required: ["enabled"],
+  additionalProperties: false,
+  properties: { enabled: { type: "boolean" } },
+};
+let compiledPatchCheck: ValidateFunction<FaultRulePatch> | undefined;
+const patchCheck = (): ValidateFunction<FaultRulePatch> =>
+  (compiledPatchCheck ??= new Ajv({ allErrors: false, strict: true, verbose: true }).compile<FaultRulePatch>(patchSchema));
+
+/** Checks a PATCH body, `{"enabled": true|false}`; throws REQUEST_INVALID naming the field at fault. */
+export function parseFaultPatch(input: unknown): FaultRulePatch {
+  const check = patchCheck();
+  if (!check(input)) throw invalid(describeSchemaError(check.errors?.[0]));
+  return { enabled: input.enabled };
+}
+
 interface Problem {
   path: string;
   message: string;
@@ -214,7 +243,7 @@ export class FaultRules {
     }
 
     this.#counter += 1;
-    const rule: FaultRule = { id: `flt_${this.#counter}`, match, action, schedule, matched: 0, hits: 0, source };
+    const rule: FaultRule = { id: `flt_${this.#counter}`, enabled: input.enabled ?? true, match, action, schedule, matched: 0, hits: 0, source };
     this.#entries.push({
       rule,
       path: match.path === undefined ? null : globToRegExp(match.path),
@@ -233,6 +262,14 @@ export class FaultRules {
     return entry ? structuredClone(entry.rule) : undefined;
   }
 
+  /** Switches a rule off or on again; returns it as it now is, or undefined when there is no such rule. */
+  setEnabled(id: string, enabled: boolean): FaultRule | undefined {
+    const entry = this.#entries.find((candidate) => candidate.rule.id === id);
+    if (!entry) return undefined;
+    entry.rule.enabled = enabled;
+    return structuredClone(entry.rule);
+  }
+
   remove(id: string): boolean {
     const before = this.#entries.length;
     this.#entries = this.#entries.filter((entry) => entry.rule.id !== id);
@@ -249,11 +286,13 @@ export class FaultRules {
   /**
    * First rule (in insertion order) whose match fits AND whose schedule fires; a rule whose match
    * fits but whose schedule does not fire is counted (matched++) and the search continues to the
-   * next rule. Rules after the one that fires do not see the request. Returns null when none fires.
+   * next rule. Rules after the one that fires do not see the request. A disabled rule is passed
+   * over before its match is tried, so it counts nothing. Returns null when none fires.
    */
   pick(facts: RequestFacts): AppliedFault | null {
     let now: number | undefined;
     for (const entry of this.#entries) {
+      if (!entry.rule.enabled) continue;
       if (entry.untilMs !== Infinity && (now ??= this.#now()) >= entry.untilMs) continue;
       if (!matches(entry, facts)) continue;
       if (!fires(entry)) continue;

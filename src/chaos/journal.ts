@@ -4,12 +4,14 @@ import { parseJsonBounded } from "../domain/json-safety.js";
 
 /**
  * A bounded, in-memory ring of the public requests the emulator has seen, so a test can ask
- * "what did my client actually send?" Entries carry no headers at all — in particular never
- * the Authorization header — and large bodies are capped.
+ * "what did my client actually send?" Entries carry the request's and the response's headers,
+ * capped, and never the credentials among them (Authorization, Cookie, Proxy-Authorization,
+ * Set-Cookie: see `unjournaledHeaders`); large bodies are capped.
  *
- * Bodies are kept as the bytes that came in and went out (at most 16 KB of each) and parsed only
- * when an entry is read: parsed objects cost several times their JSON in heap, and a parse at
- * write time would be spent on entries nobody reads. Reading parses with `parseJsonBounded`, so
+ * Bodies are kept as the bytes that came in and went out (at most 16 KB of each), headers as one
+ * JSON text per side (at most 64 headers and 8 KB in all), and parsed only when an entry is read:
+ * parsed objects cost several times their JSON in heap, and a parse at write time would be spent
+ * on entries nobody reads. Reading parses with `parseJsonBounded`, so
  * whatever a client sent (nested 5,000 deep, lone surrogates, not JSON at all) is presented as
  * JSON at most 64 levels deep with well-formed strings, or as a flat text preview: data that
  * JSON.stringify and structuredClone always handle, so no stored entry can make a later read fail.
@@ -44,7 +46,22 @@ export interface JournalEntry {
   requestBody: unknown;
   /** The response body, capped and shaped like `requestBody`; null when nothing was sent. */
   responseBody: unknown;
+  /**
+   * The request's headers, lower-case name → value (repeated ones joined with ", "), without
+   * `unjournaledHeaders`; `{}` when none were given.
+   */
+  requestHeaders: Record<string, string>;
+  /** The headers sent with the response, likewise; null when no response was sent. */
+  responseHeaders: Record<string, string> | null;
+  /**
+   * How many headers of each side were left out for the cap (`maxJournalHeaders`,
+   * `maxJournalHeaderBytes`); null when none were. Credentials left out never count here.
+   */
+  headersDropped: { request: number; response: number } | null;
 }
+
+/** Headers as Node hands them over: `req.headers` or `res.getHeaders()`. */
+export type JournalHeadersInput = Readonly<Record<string, string | number | readonly string[] | undefined>>;
 
 /**
  * A request body as a caller hands it over: the bytes that came in (a Buffer, or text). The
@@ -53,15 +70,22 @@ export interface JournalEntry {
  */
 export type JournalBodyInput = Buffer | string | { raw: Buffer | undefined; parsed?: unknown };
 
-export type NewJournalEntry = Omit<JournalEntry, "seq" | "requestBody" | "responseBody"> & {
+/** The parts of an entry kept as bytes and presented only on read. */
+type KeptParts = "requestBody" | "responseBody" | "requestHeaders" | "responseHeaders" | "headersDropped";
+
+export type NewJournalEntry = Omit<JournalEntry, "seq" | KeptParts> & {
   /** The bytes that came in; absent when the request had no body. */
   requestBody?: JournalBodyInput;
   /** What was sent as the body (a JSON text, usually); absent when nothing was sent. */
   responseBody?: string | Buffer;
+  /** The request's headers (`req.headers`); credentials among them are never kept. */
+  requestHeaders?: JournalHeadersInput;
+  /** The headers sent with the response (`res.getHeaders()`); absent when nothing was sent. */
+  responseHeaders?: JournalHeadersInput;
 };
 
-/** What `record` returns: the entry's seq and facts. Its bodies are presented only on read. */
-export type RecordedJournalEntry = Readonly<Omit<JournalEntry, "requestBody" | "responseBody">>;
+/** What `record` returns: the entry's seq and facts. Its bodies and headers are presented only on read. */
+export type RecordedJournalEntry = Readonly<Omit<JournalEntry, KeptParts>>;
 
 /** What a subscriber hears: each entry once it is recorded, and every clear. */
 export type JournalEvent = { kind: "entry"; entry: JournalEntry } | { kind: "cleared"; workspace: string | null };
@@ -78,11 +102,21 @@ export interface JournalFilter {
 }
 
 export const maxJournalBodyBytes = 16 * 1024;
+/** At most this many headers per entry, request and response together. */
+export const maxJournalHeaders = 64;
+/** At most this many bytes of header text (as JSON) per entry, request and response together. */
+export const maxJournalHeaderBytes = 8 * 1024;
+/**
+ * Never kept, whatever the caller passes: the credentials a request or response may carry. The
+ * journal is read by tests, dashboards and logs that must never learn a token or a session.
+ */
+export const unjournaledHeaders: ReadonlySet<string> = new Set(["authorization", "proxy-authorization", "cookie", "set-cookie"]);
 export const defaultJournalQueryLimit = 100;
 export const maxJournalQueryLimit = 10_000;
 /**
- * The default byte budget: about 1,900 writes of 16 KB (with their short responses), 1,000 entries
- * with two full 16 KB bodies, and more small writes (about 1.4 KB each) than the default 10,000.
+ * The default byte budget: about 1,800 writes of 16 KB (with their short responses and about
+ * 600 bytes of headers), 950 entries with two full 16 KB bodies, and more small writes (about
+ * 2 KB each, headers included) than the default 10,000.
  */
 export const defaultJournalMaxBytes = 32 * 1024 * 1024;
 
@@ -99,11 +133,20 @@ export const journalEntryOverheadBytes = 1024;
 interface Slot {
   entry: RecordedJournalEntry;
   atMs: number;
-  /** Where the kept request bytes, then the kept response bytes, lie; null when neither has a byte. */
+  /**
+   * Where the kept bytes lie, one after another: request body, response body, request headers,
+   * response headers (each a JSON object's text); null when none has a byte.
+   */
   segment: Segment | null;
   offset: number;
   requestKept: number;
   responseKept: number;
+  requestHeadersKept: number;
+  responseHeadersKept: number;
+  /** False when no response was sent, so there were no response headers at all (null, not {}). */
+  responseHeadersGiven: boolean;
+  requestHeadersDropped: number;
+  responseHeadersDropped: number;
   /** Full sizes in bytes; null when there was no body. */
   requestTotal: number | null;
   responseTotal: number | null;
@@ -121,6 +164,9 @@ interface Segment {
   /** Entries whose bytes are in it. */
   live: number;
 }
+
+/** The most one entry keeps: two bodies and its headers (a few bytes over the cap for the braces). */
+const maxEntryKeptBytes = 2 * maxJournalBodyBytes + maxJournalHeaderBytes + 8;
 
 /** Spare segments kept for reuse; beyond these an emptied segment is left to the GC. */
 const MAX_SPARE_SEGMENTS = 2;
@@ -143,30 +189,29 @@ class ByteLog {
   readonly #spares: Segment[] = [];
 
   constructor(maxBytes: number) {
-    // At least two of the largest entries (two 16 KB bodies) per segment; 32 segments per budget.
-    this.#segmentBytes = Math.min(1024 * 1024, Math.max(4 * maxJournalBodyBytes, Math.floor(maxBytes / 32)));
+    // At least two of the largest entries (two 16 KB bodies and 8 KB of headers) per segment;
+    // 32 segments per budget.
+    this.#segmentBytes = Math.min(1024 * 1024, Math.max(2 * maxEntryKeptBytes, Math.floor(maxBytes / 32)));
   }
 
-  /** Copies up to `requestKeep` and `responseKeep` bytes of each body into the log. */
-  append(
-    request: Buffer | string | undefined,
-    requestKeep: number,
-    response: Buffer | string | undefined,
-    responseKeep: number,
-  ): { segment: Segment; offset: number; requestKept: number; responseKept: number } | null {
-    if (requestKeep + responseKeep === 0) return null;
+  /** Copies up to `keep` bytes of each part into the log, one after another; returns what each kept. */
+  append(parts: readonly { source: Buffer | string | undefined; keep: number }[]): { segment: Segment; offset: number; kept: number[] } | null {
+    const wanted = parts.reduce((sum, part) => sum + (part.source === undefined ? 0 : part.keep), 0);
+    if (wanted === 0) return null;
     let segment = this.#current;
-    if (segment === null || segment.buffer.length - segment.used < requestKeep + responseKeep) {
+    if (segment === null || segment.buffer.length - segment.used < wanted) {
       // allocUnsafeSlow: its own allocation, never a slice of the shared pool.
       segment = this.#spares.pop() ?? { buffer: Buffer.allocUnsafeSlow(this.#segmentBytes), used: 0, live: 0 };
       this.#current = segment;
     }
     const offset = segment.used;
-    const requestKept = request === undefined ? 0 : copyPrefix(request, segment.buffer, offset, requestKeep);
-    const responseKept = response === undefined ? 0 : copyPrefix(response, segment.buffer, offset + requestKept, responseKeep);
-    segment.used += requestKept + responseKept;
+    const kept = parts.map(({ source, keep }) => {
+      const copied = source === undefined ? 0 : copyPrefix(source, segment.buffer, segment.used, keep);
+      segment.used += copied;
+      return copied;
+    });
     segment.live++;
-    return { segment, offset, requestKept, responseKept };
+    return { segment, offset, kept };
   }
 
   /** An entry has left: once its segment holds no entry, the segment is written over again. */
@@ -244,22 +289,29 @@ export class Journal {
     });
     const request = bodySource(input.requestBody);
     const response = bodySource(input.responseBody);
-    const kept = this.#log.append(
-      request?.body,
-      Math.min(request?.total ?? 0, maxJournalBodyBytes),
-      response?.body,
-      Math.min(response?.total ?? 0, maxJournalBodyBytes),
-    );
+    const headers = headerTexts(input.requestHeaders, input.responseHeaders);
+    const kept = this.#log.append([
+      { source: request?.body, keep: Math.min(request?.total ?? 0, maxJournalBodyBytes) },
+      { source: response?.body, keep: Math.min(response?.total ?? 0, maxJournalBodyBytes) },
+      { source: headers.request.text, keep: headers.request.bytes },
+      { source: headers.response?.text, keep: headers.response?.bytes ?? 0 },
+    ]);
+    const [requestKept = 0, responseKept = 0, requestHeadersKept = 0, responseHeadersKept = 0] = kept?.kept ?? [];
     const slot: Slot = {
       entry,
       atMs: Date.parse(entry.at),
       segment: kept?.segment ?? null,
       offset: kept?.offset ?? 0,
-      requestKept: kept?.requestKept ?? 0,
-      responseKept: kept?.responseKept ?? 0,
+      requestKept,
+      responseKept,
+      requestHeadersKept,
+      responseHeadersKept,
+      responseHeadersGiven: headers.response !== null,
+      requestHeadersDropped: headers.request.dropped,
+      responseHeadersDropped: headers.response?.dropped ?? 0,
       requestTotal: request?.total ?? null,
       responseTotal: response?.total ?? null,
-      cost: journalEntryOverheadBytes + (kept ? kept.requestKept + kept.responseKept : 0) + clientStringLength(entry),
+      cost: journalEntryOverheadBytes + requestKept + responseKept + requestHeadersKept + responseHeadersKept + clientStringLength(entry),
       gone: false,
     };
     if (this.#size === this.#capacity) this.#evictOldest();
@@ -406,15 +458,78 @@ function clientStringLength(entry: RecordedJournalEntry): number {
   return entry.path.length + entry.correlationId.length + (entry.idempotencyKey?.length ?? 0) + (entry.workspace?.length ?? 0) + (entry.fault?.length ?? 0);
 }
 
-/** The entry as a reader sees it: its facts and its bodies, parsed now. */
+/** The entry as a reader sees it: its facts, its bodies and its headers, parsed now. */
 function present(slot: Slot): JournalEntry {
-  const { segment, offset, requestKept, responseKept } = slot;
+  const { segment, offset, requestKept, responseKept, requestHeadersKept, responseHeadersKept } = slot;
   const bytes = segment?.buffer;
+  const responseStart = offset + requestKept;
+  const headersStart = responseStart + responseKept;
+  const responseHeadersStart = headersStart + requestHeadersKept;
+  const dropped = slot.requestHeadersDropped + slot.responseHeadersDropped > 0;
   return {
     ...slot.entry,
-    requestBody: presentBody(bytes?.subarray(offset, offset + requestKept), slot.requestTotal),
-    responseBody: presentBody(bytes?.subarray(offset + requestKept, offset + requestKept + responseKept), slot.responseTotal),
+    requestBody: presentBody(bytes?.subarray(offset, responseStart), slot.requestTotal),
+    responseBody: presentBody(bytes?.subarray(responseStart, headersStart), slot.responseTotal),
+    requestHeaders: presentHeaders(bytes?.subarray(headersStart, responseHeadersStart)),
+    responseHeaders: slot.responseHeadersGiven ? presentHeaders(bytes?.subarray(responseHeadersStart, responseHeadersStart + responseHeadersKept)) : null,
+    headersDropped: dropped ? { request: slot.requestHeadersDropped, response: slot.responseHeadersDropped } : null,
   };
+}
+
+/** Kept header text back to an object; {} when none was kept. */
+function presentHeaders(kept: Buffer | undefined): Record<string, string> {
+  // The text is the journal's own JSON.stringify output, written whole, so it always parses.
+  return kept === undefined || kept.length === 0 ? {} : (JSON.parse(kept.toString("utf8")) as Record<string, string>);
+}
+
+interface HeaderText {
+  /** A JSON object's text, name → value. */
+  text: string;
+  bytes: number;
+  /** Headers left out for the cap. */
+  dropped: number;
+}
+
+/**
+ * Both sides' headers as JSON texts, within one cap per entry (`maxJournalHeaders` headers,
+ * `maxJournalHeaderBytes` of text). The response's go first: they are the emulator's own, few
+ * and small, and what a reader looks for (Retry-After, X-Emulator-*), so a client that sends a
+ * flood of headers only crowds out its own. Credentials are left out before anything is counted.
+ */
+function headerTexts(request: JournalHeadersInput | undefined, response: JournalHeadersInput | undefined): { request: HeaderText; response: HeaderText | null } {
+  const budget = { headers: maxJournalHeaders, bytes: maxJournalHeaderBytes };
+  const responseText = response === undefined ? null : headerText(response, budget);
+  return { request: headerText(request ?? {}, budget), response: responseText };
+}
+
+function headerText(input: JournalHeadersInput, budget: { headers: number; bytes: number }): HeaderText {
+  const kept = new Map<string, string>();
+  for (const [rawName, rawValue] of Object.entries(input)) {
+    if (rawValue === undefined) continue;
+    const name = rawName.toLowerCase();
+    if (unjournaledHeaders.has(name)) continue;
+    kept.set(name, typeof rawValue === "string" ? rawValue : typeof rawValue === "number" ? String(rawValue) : rawValue.join(", "));
+  }
+  const parts: string[] = [];
+  let bytes = 2; // the braces
+  let dropped = 0;
+  for (const [name, value] of kept) {
+    const part = `${JSON.stringify(name)}:${JSON.stringify(value)}`;
+    // Its bytes and a comma: a header too large for what is left is dropped whole, never cut,
+    // so what is kept is always a header as it was sent.
+    const cost = Buffer.byteLength(part, "utf8") + 1;
+    if (budget.headers === 0 || cost > budget.bytes) {
+      dropped++;
+      continue;
+    }
+    budget.headers--;
+    budget.bytes -= cost;
+    parts.push(part);
+    bytes += cost;
+  }
+  // None kept: no bytes at all, and the reader is shown {}.
+  if (parts.length === 0) return { text: "", bytes: 0, dropped };
+  return { text: `{${parts.join(",")}}`, bytes: bytes - 1, dropped }; // n parts have n - 1 commas
 }
 
 // ignoreBOM: the text is exactly the bytes that came in; a BOM is not JSON, as for the emulator.

@@ -13,7 +13,7 @@ export type StateParams = Record<string, unknown>;
 export type StateValues = Record<string, string | number | boolean | null>;
 
 export interface ProviderStateDefinition {
-  /** The sentence as the README documents it, with <placeholders>. */
+  /** The sentence as docs/contract-testing.md documents it, with <placeholders>. */
   sentence: string;
   pattern: RegExp;
   /** What `fromProviderState` can use, and the params it reads. */

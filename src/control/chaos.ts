@@ -1,7 +1,7 @@
 import type { Router } from "express";
 import type { EmulatorClock } from "../chaos/clock.js";
 import { parseIsoDuration } from "../chaos/duration.js";
-import type { FaultRules } from "../chaos/faults.js";
+import { parseFaultPatch, type FaultRules } from "../chaos/faults.js";
 import { parseJournalFilter, type Journal } from "../chaos/journal.js";
 import type { RateLimiter, RateLimits } from "../chaos/rate-limiter.js";
 import { ApiError } from "../domain/errors.js";
@@ -19,6 +19,9 @@ const clockView = (clock: EmulatorClock) => {
   return { now: state.now, frozen: state.frozen };
 };
 
+const noSuchRule = (id: string): ApiError =>
+  new ApiError("NOT_FOUND", `No fault rule "${id}"; GET /_emulator/faults lists them`, { details: { path: "id", value: id } });
+
 /** Faults, rate limits, the clock and the journal: what a test drives and then checks. */
 export function registerChaosRoutes(router: Router, deps: ChaosDeps): void {
   router.post("/faults", (req, res) => {
@@ -30,11 +33,19 @@ export function registerChaosRoutes(router: Router, deps: ChaosDeps): void {
     res.json({ success: true, data: { faults: deps.faults.list() } });
   });
 
+  // Switch a rule off and on without losing it (or its counts): {"enabled": false|true}.
+  router.patch("/faults/:id", (req, res) => {
+    const id = req.params["id"] ?? "";
+    // The body first: a malformed request is a 400 whichever rule it names.
+    const patch = parseFaultPatch(req.body ?? {});
+    const rule = deps.faults.setEnabled(id, patch.enabled);
+    if (!rule) throw noSuchRule(id);
+    res.json({ success: true, data: rule });
+  });
+
   router.delete("/faults/:id", (req, res) => {
     const id = req.params["id"] ?? "";
-    if (!deps.faults.remove(id)) {
-      throw new ApiError("NOT_FOUND", `No fault rule "${id}"; GET /_emulator/faults lists them`, { details: { path: "id", value: id } });
-    }
+    if (!deps.faults.remove(id)) throw noSuchRule(id);
     res.json({ success: true, data: { deleted: id } });
   });
 

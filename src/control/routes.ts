@@ -17,7 +17,7 @@ import { controlJsonBody } from "../http/json-body.js";
 import type { JobWorker } from "../jobs/worker.js";
 import type { ObjectRegistry } from "../object-schemas.js";
 import { jobStates, type JobState } from "../store/jobs-store.js";
-import type { RowFilter } from "../store/records-store.js";
+import type { RowFilter, RowOrder } from "../store/records-store.js";
 import type { Store } from "../store/store.js";
 import { registerChaosRoutes } from "./chaos.js";
 import { registerEventRoutes, type EventStream } from "./events.js";
@@ -93,9 +93,12 @@ export function createControlRoutes(deps: ControlDeps): Router {
     const object = findObject(deps.objects, req.params["object"]);
     const workspace = workspaceOf(req, deps);
     const limit = pageLimit(req.query["limit"]);
+    const order = rowOrder(req.query["order"]);
+    // The cursor is the last row's position; the next page lies beyond it in the order asked for.
     const afterSeq = decodeCursor(req.query["cursor"]);
     const filters = fieldFilters(req, object);
-    const rows = deps.store.records.list({ workspace, object: object.objectName, filters, afterSeq, limit: limit + 1 });
+    const scope = { workspace, object: object.objectName, filters };
+    const rows = deps.store.records.list({ ...scope, afterSeq, limit: limit + 1, order });
     const page = rows.slice(0, limit);
     const last = page.at(-1);
     res.json({
@@ -103,6 +106,8 @@ export function createControlRoutes(deps: ControlDeps): Router {
       data: {
         records: page.map(describeRow),
         nextCursor: rows.length > limit && last ? encodeCursor(last.seq) : null,
+        // Every row the filters match, not just this page's: what "1,234 rows" is counted from.
+        total: deps.store.records.count(scope),
       },
     });
   });
@@ -191,7 +196,19 @@ function describeRow(row: StoredRow) {
   };
 }
 
-const RESERVED_PARAMS = new Set(["limit", "cursor", "workspace"]);
+const RESERVED_PARAMS = new Set(["limit", "cursor", "workspace", "order"]);
+const rowOrders: readonly RowOrder[] = ["oldest", "newest"];
+
+/** `order=oldest|newest`; oldest first when absent, as the list always was. */
+function rowOrder(raw: unknown): RowOrder {
+  const text = optionalString(raw, "order");
+  if (text === undefined) return "oldest";
+  const order = rowOrders.find((candidate) => candidate === text);
+  if (order === undefined) {
+    throw new ApiError("REQUEST_INVALID", `order: must be one of ${rowOrders.join(", ")}`, { details: { path: "order", value: text } });
+  }
+  return order;
+}
 
 /** Any other query parameter is an exact match on a field, read as the field's type. */
 function fieldFilters(req: Request, object: ObjectDefinition): RowFilter[] {

@@ -205,6 +205,10 @@ function journalStage(deps: { logger: Logger; journal: Journal; clock: Clock }):
         // keeps raw bytes and parses them only when read.
         requestBody: res.locals["rawBody"] as Buffer | undefined,
         responseBody: status === null ? undefined : sent,
+        // As they came and went; the journal itself leaves out Authorization and the other
+        // credentials, and caps the rest.
+        requestHeaders: req.headers,
+        responseHeaders: status === null ? undefined : res.getHeaders(),
       });
       deps.logger.info(
         {

@@ -44,6 +44,15 @@ export interface RowFilter {
   value: string | number;
 }
 
+/** The write order a list follows: `oldest` first (the default), or `newest` first. */
+export type RowOrder = "oldest" | "newest";
+
+/** ` AND json_extract(fields, ?) = ?` per filter; its parameters come from `filterParams`. */
+const filterConditions = (filters: readonly RowFilter[]): string => filters.map(() => " AND json_extract(fields, ?) = ?").join("");
+
+const filterParams = (filters: readonly RowFilter[]): (string | number)[] =>
+  filters.flatMap((filter) => [`$."${filter.field.replaceAll('"', '\\"')}"`, filter.value]);
+
 function toStoredRow(row: RecordSqlRow): StoredRow {
   return {
     seq: row.seq,
@@ -58,7 +67,9 @@ function toStoredRow(row: RecordSqlRow): StoredRow {
 export class RecordsStore {
   readonly #db: Database;
   readonly #statements;
-  readonly #filteredLists = new Map<number, Statement<unknown[], RecordSqlRow>>();
+  /** Prepared once per order and number of filters (the SQL differs by both, never by values). */
+  readonly #filteredLists = new Map<string, Statement<unknown[], RecordSqlRow>>();
+  readonly #filteredCounts = new Map<number, Statement<unknown[], { total: number }>>();
   readonly #index: IdentityIndex;
   readonly #keyIds = new Map<string, number>();
   /** Orders identity writes so "most recently written" survives clock changes and restarts. */
@@ -221,21 +232,42 @@ export class RecordsStore {
     return row ? toStoredRow(row) : undefined;
   }
 
-  /** Rows in write order, after `afterSeq`, matching every filter exactly. */
-  list(input: { workspace: string; object: string; filters: RowFilter[]; afterSeq: number; limit: number }): StoredRow[] {
+  /**
+   * Rows matching every filter exactly, a page at a time by keyset on the write order: `oldest`
+   * gives the rows written after `afterSeq` (0: from the start), `newest` the rows written before
+   * it (0: from the latest), newest first. A keyset rather than an offset, so a page boundary
+   * holds still while rows are being written.
+   */
+  list(input: { workspace: string; object: string; filters: RowFilter[]; afterSeq: number; limit: number; order?: RowOrder }): StoredRow[] {
     const { filters } = input;
-    let statement = this.#filteredLists.get(filters.length);
+    const order = input.order ?? "oldest";
+    const cacheKey = `${order}:${filters.length}`;
+    let statement = this.#filteredLists.get(cacheKey);
     if (!statement) {
-      const conditions = filters.map(() => " AND json_extract(fields, ?) = ?").join("");
+      const keyset = order === "oldest" ? "seq > ?" : "seq < ?";
       statement = this.#db.prepare<unknown[], RecordSqlRow>(
         `SELECT seq, id, fields, created_at, updated_at FROM records
-          WHERE workspace = ? AND object = ? AND seq > ?${conditions}
-          ORDER BY seq LIMIT ?`,
+          WHERE workspace = ? AND object = ? AND ${keyset}${filterConditions(filters)}
+          ORDER BY seq ${order === "oldest" ? "ASC" : "DESC"} LIMIT ?`,
       );
-      this.#filteredLists.set(filters.length, statement);
+      this.#filteredLists.set(cacheKey, statement);
     }
-    const filterParams = filters.flatMap((filter) => [`$."${filter.field.replaceAll('"', '\\"')}"`, filter.value]);
-    return statement.all(input.workspace, input.object, input.afterSeq, ...filterParams, input.limit).map(toStoredRow);
+    // No cursor on a newest-first list: start above any seq SQLite can hand out.
+    const position = order === "newest" && input.afterSeq === 0 ? Number.MAX_SAFE_INTEGER : input.afterSeq;
+    return statement.all(input.workspace, input.object, position, ...filterParams(filters), input.limit).map(toStoredRow);
+  }
+
+  /** How many rows match every filter: the total a paged list is a part of. */
+  count(input: { workspace: string; object: string; filters: RowFilter[] }): number {
+    const { filters } = input;
+    let statement = this.#filteredCounts.get(filters.length);
+    if (!statement) {
+      statement = this.#db.prepare<unknown[], { total: number }>(
+        `SELECT COUNT(*) AS total FROM records WHERE workspace = ? AND object = ?${filterConditions(filters)}`,
+      );
+      this.#filteredCounts.set(filters.length, statement);
+    }
+    return statement.get(input.workspace, input.object, ...filterParams(filters))?.total ?? 0;
   }
 
   /**

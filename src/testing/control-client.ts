@@ -14,10 +14,14 @@ export interface FaultRuleInput {
   match?: Record<string, unknown>;
   action: Record<string, unknown>;
   schedule?: Record<string, unknown>;
+  /** False adds the rule switched off; true when absent. */
+  enabled?: boolean;
 }
 
 export interface FaultRule extends FaultRuleInput {
   id: string;
+  /** False while the rule is switched off (PATCH /_emulator/faults/:id). */
+  enabled: boolean;
   hits: number;
   [field: string]: unknown;
 }
@@ -35,6 +39,17 @@ export interface ClockState {
   now: string;
   frozen: boolean;
   [field: string]: unknown;
+}
+
+/** Paging and order of a records listing; any other key is an exact match on that field. */
+export interface RecordListOptions {
+  /** Write order: `oldest` first (the default) or `newest` first. */
+  order?: "oldest" | "newest";
+  limit?: number;
+  /** The `nextCursor` of the page before, listed in the same order. */
+  cursor?: string;
+  workspace?: string;
+  [field: string]: string | number | undefined;
 }
 
 /** The journal's own filter, plus how many of the most recent entries to return. */
@@ -91,6 +106,10 @@ export class ControlClient {
     list: async (): Promise<FaultRule[]> => (await this.request<{ faults: FaultRule[] }>("GET", "/faults")).faults,
     remove: (id: string): Promise<unknown> => this.request("DELETE", `/faults/${encodeURIComponent(id)}`),
     clear: (): Promise<unknown> => this.request("DELETE", "/faults"),
+    /** Switches a rule back on: it matches, counts and fires again. */
+    enable: (id: string): Promise<FaultRule> => this.request("PATCH", `/faults/${encodeURIComponent(id)}`, { enabled: true }),
+    /** Switches a rule off without removing it: it neither fires nor counts until enabled again. */
+    disable: (id: string): Promise<FaultRule> => this.request("PATCH", `/faults/${encodeURIComponent(id)}`, { enabled: false }),
   };
 
   readonly clock = {
@@ -120,7 +139,11 @@ export class ControlClient {
   };
 
   readonly records = {
-    list: async (object: string, filter: Record<string, string | number | undefined> = {}): Promise<Record<string, unknown>[]> =>
+    /**
+     * The first page of an object's rows (`limit`, at most 1,000), oldest first unless
+     * `order: "newest"`; any other option is an exact match on a field.
+     */
+    list: async (object: string, filter: RecordListOptions = {}): Promise<Record<string, unknown>[]> =>
       (await this.request<{ records: Record<string, unknown>[] }>("GET", `/records/${encodeURIComponent(object)}${query(filter)}`)).records,
     /** One row by its id (the `X-Emulator-Record-Id` of the write that made it). */
     get: (object: string, rowId: string, workspace?: string): Promise<Record<string, unknown>> =>

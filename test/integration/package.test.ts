@@ -55,7 +55,7 @@ describe("the npm package, packed and installed into an empty project", () => {
     await exec("npm", ["init", "-y"], { cwd: project, timeout: 30_000 });
     const manifestPath = join(project, "package.json");
     const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as Record<string, unknown>;
-    // What README's Install asks of a user: approve better-sqlite3's install script (it builds the addon).
+    // What the README's Install asks of a user: approve better-sqlite3's install script (it builds the addon).
     writeFileSync(manifestPath, JSON.stringify({ ...manifest, type: "module", allowScripts: { "better-sqlite3": true } }, null, 2));
     // Strict: an install script of any other dependency fails the install instead of running unreviewed.
     await exec("npm", ["install", join(work, packed.filename), "--strict-allow-scripts", "--no-audit", "--no-fund"], {

@@ -1,23 +1,64 @@
 import { execFile } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ControlClient } from "../../src/testing/control-client.js";
 import { startEmulator, type TestEmulator } from "../helpers/emulator.js";
 
+/*
+ * The TypeScript examples of README.md and docs/*.md. Each begins with `// docs example: <name>`
+ * and is either run here as pasted (written out, then run with tsx against the built package) or
+ * is, byte for byte, a test file that npm test runs; a ts block without a known name fails, so no
+ * example can go untested, and an edited example that no longer works fails here.
+ */
+
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, "../..");
-const README = readFileSync(join(ROOT, "README.md"), "utf8");
+const MARKDOWN = ["README.md", ...readdirSync(join(ROOT, "docs")).filter((name) => name.endsWith(".md")).sort().map((name) => `docs/${name}`)];
 
-/** The ts block that starts with `// README example: <name>`. */
+/** Examples that are test files of their own: the block must be exactly the file. */
+const EXAMPLE_FILES: Record<string, string> = { vitest: "test/integration/readme-start-emulator.test.ts" };
+/** Examples run below, from the markdown. */
+const RUN_HERE = ["client", "contract", "create-emulator"];
+
+const tsBlocks = MARKDOWN.flatMap((file) =>
+  [...readFileSync(join(ROOT, file), "utf8").matchAll(/^```(ts|typescript|js|javascript|mts|tsx)\n([\s\S]*?)^```$/gm)].map((match) => ({
+    file,
+    code: match[2] ?? "",
+    name: /^\/\/ docs example: ([\w-]+)\n/.exec(match[2] ?? "")?.[1],
+  })),
+);
+
+/** The ts block that starts with `// docs example: <name>`. */
 function example(name: string): string {
-  const block = [...README.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1] ?? "").find((code) => code.startsWith(`// README example: ${name}\n`));
-  if (!block) throw new Error(`README has no ts block marked "// README example: ${name}"`);
-  return block;
+  const block = tsBlocks.find((candidate) => candidate.name === name);
+  if (!block) throw new Error(`no ts block in README.md or docs/ is marked "// docs example: ${name}"`);
+  return block.code;
 }
 
-describe("the README's client example", () => {
+describe("the TypeScript examples of README.md and docs/", () => {
+  it("each carry a known name, once", () => {
+    const names = tsBlocks.map((block) => `${block.file}: ${block.name ?? "(unmarked)"}`);
+    for (const block of tsBlocks) expect([...Object.keys(EXAMPLE_FILES), ...RUN_HERE], names.join("\n")).toContain(block.name);
+    expect(new Set(tsBlocks.map((block) => block.name)).size).toBe(tsBlocks.length);
+    expect(tsBlocks.map((block) => block.name).sort()).toEqual([...Object.keys(EXAMPLE_FILES), ...RUN_HERE].sort());
+  });
+
+  it.each(Object.entries(EXAMPLE_FILES))("%s is exactly the test file %s", (name, path) => {
+    expect(example(name)).toBe(readFileSync(join(ROOT, path), "utf8"));
+  });
+
+  it("say next to them that they need ESM (\"type\": \"module\" or .mts)", () => {
+    for (const file of new Set(tsBlocks.map((block) => block.file))) {
+      const text = readFileSync(join(ROOT, file), "utf8");
+      expect(text, file).toContain('"type": "module"');
+      expect(text, file).toContain(".mts");
+    }
+  });
+});
+
+describe("the client example (docs/client.md)", () => {
   let env: TestEmulator;
   beforeAll(async () => {
     env = await startEmulator();
@@ -28,7 +69,7 @@ describe("the README's client example", () => {
     // Inside the repository, "cdp-emulator/client" resolves to this package's own dist/ (self-reference).
     const dir = join(ROOT, "test-results");
     mkdirSync(dir, { recursive: true });
-    const file = join(dir, "readme-client-example.ts");
+    const file = join(dir, "docs-client-example.ts");
     writeFileSync(file, example("client").replaceAll("http://127.0.0.1:4010", env.url));
     const { stdout } = await run(process.execPath, ["--import", "tsx", file], { cwd: ROOT, timeout: 30_000 });
     expect(stdout).toMatch(/^upsert 1 \S+/m);
@@ -41,11 +82,11 @@ describe("the README's client example", () => {
   }, 40_000);
 });
 
-describe("the README's contract-testing example", () => {
+describe("the contract-testing example (docs/contract-testing.md)", () => {
   it("writes a consumer pact that cdp-emulator verify then honours", async () => {
     // Run in a folder of its own inside the repository (so "cdp-emulator/client" resolves), where
     // the example's relative "pacts" folder is that folder's.
-    const dir = join(ROOT, "test-results", "readme-contract-example");
+    const dir = join(ROOT, "test-results", "docs-contract-example");
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     const file = join(dir, "consumer.ts");
@@ -56,4 +97,16 @@ describe("the README's contract-testing example", () => {
     const verified = await run(process.execPath, [join(ROOT, "dist/cli.js"), "verify", "--pact", join(dir, "pacts")], { cwd: dir, timeout: 60_000 });
     expect(verified.stdout).toMatch(/verified 1 interaction in 1 pact file/);
   }, 90_000);
+});
+
+describe("the createEmulator example (docs/programmatic.md)", () => {
+  it("runs as pasted against the built package: starts, advances the clock, stops, exits 0", async () => {
+    const dir = join(ROOT, "test-results");
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, "docs-create-emulator-example.ts");
+    writeFileSync(file, example("create-emulator"));
+    // It must end by itself: a server left listening would keep the process alive past the timeout.
+    const { stderr } = await run(process.execPath, ["--import", "tsx", file], { cwd: ROOT, timeout: 20_000 });
+    expect(stderr).toBe("");
+  }, 30_000);
 });

@@ -1,4 +1,4 @@
-// README example: vitest
+// docs example: vitest
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startEmulator, type StartedEmulator } from "cdp-emulator";
 import { CdpClient } from "cdp-emulator/client";

@@ -147,9 +147,9 @@ describe("the package root", () => {
     }
   });
 
-  it("has the README's vitest example as a test file that runs it", () => {
-    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-    const block = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1] ?? "").find((code) => code.startsWith("// README example: vitest\n"));
+  it("has the docs' vitest example as a test file that runs it", () => {
+    const doc = readFileSync(join(ROOT, "docs/programmatic.md"), "utf8");
+    const block = [...doc.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1] ?? "").find((code) => code.startsWith("// docs example: vitest\n"));
     expect(block).toBe(readFileSync(join(ROOT, "test/integration/readme-start-emulator.test.ts"), "utf8"));
   });
 });

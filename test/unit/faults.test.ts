@@ -4,6 +4,7 @@ import {
   faultDelayMs,
   faultError,
   parseFaultHeader,
+  parseFaultPatch,
   type AppliedFault,
   type FaultStatus,
   type RequestFacts,
@@ -243,7 +244,7 @@ describe("FaultRules bookkeeping", () => {
 
   it("fills an absent match and schedule with empty objects", () => {
     const rule = new FaultRules().add({ action: { status: 503 } });
-    expect(rule).toEqual({ id: "flt_1", match: {}, action: { status: 503 }, schedule: {}, matched: 0, hits: 0, source: "api" });
+    expect(rule).toEqual({ id: "flt_1", enabled: true, match: {}, action: { status: 503 }, schedule: {}, matched: 0, hits: 0, source: "api" });
   });
 
   it("lists rules in insertion order, gets and removes them by id", () => {
@@ -284,6 +285,70 @@ describe("FaultRules bookkeeping", () => {
     rule.action.status = 429;
     rules.list()[0]!.hits = 99;
     expect(rules.get(rule.id)).toMatchObject({ action: { status: 503 }, hits: 0 });
+  });
+});
+
+describe("switching a rule off and on", () => {
+  it("a disabled rule never fires and its counters stand still; enabled again, it fires as before", () => {
+    const rules = addOne({ action: { status: 503 } });
+    expect(rules.setEnabled("flt_1", false)).toMatchObject({ id: "flt_1", enabled: false });
+    expect(firePattern(rules, 5)).toEqual([]);
+    expect(rules.get("flt_1")).toMatchObject({ enabled: false, matched: 0, hits: 0 });
+    expect(rules.setEnabled("flt_1", true)).toMatchObject({ enabled: true });
+    expect(firePattern(rules, 2)).toEqual([1, 2]);
+    expect(rules.get("flt_1")).toMatchObject({ matched: 2, hits: 2 });
+  });
+
+  it("resumes a schedule where it stood: times, every and the seeded RNG do not move while it is off", () => {
+    const steady = addOne({ action: { status: 503 }, schedule: { every: 3, probability: 0.5, seed: 7 } });
+    const paused = addOne({ action: { status: 503 }, schedule: { every: 3, probability: 0.5, seed: 7 } });
+    const first = firePattern(steady, 30);
+    expect(firePattern(paused, 15)).toEqual(first.filter((n) => n <= 15));
+    paused.setEnabled("flt_1", false);
+    expect(firePattern(paused, 40)).toEqual([]);
+    paused.setEnabled("flt_1", true);
+    expect(firePattern(paused, 15).map((n) => n + 15)).toEqual(first.filter((n) => n > 15));
+  });
+
+  it("passes a request on to the next rule while the first one is off", () => {
+    const rules = new FaultRules();
+    rules.add({ action: { status: 503 } });
+    rules.add({ action: { status: 502 } });
+    rules.setEnabled("flt_1", false);
+    expect(rules.pick(facts())?.action.status).toBe(502);
+    expect(rules.list().map((rule) => [rule.id, rule.matched])).toEqual([
+      ["flt_1", 0],
+      ["flt_2", 1],
+    ]);
+  });
+
+  it("can add a rule switched off", () => {
+    const rules = addOne({ action: { status: 503 }, enabled: false });
+    expect(rules.list()[0]).toMatchObject({ enabled: false });
+    expect(rules.pick(facts())).toBeNull();
+  });
+
+  it("says there is no such rule rather than inventing one", () => {
+    expect(new FaultRules().setEnabled("flt_9", false)).toBeUndefined();
+  });
+
+  it.each([
+    { body: { enabled: false }, enabled: false },
+    { body: { enabled: true }, enabled: true },
+  ])("reads the patch body $body", ({ body, enabled }) => {
+    expect(parseFaultPatch(body)).toEqual({ enabled });
+  });
+
+  it.each([
+    { body: {}, message: "enabled: is required" },
+    { body: { enabled: "no" }, message: "enabled: must be a boolean" },
+    { body: { enabled: false, hits: 0 }, message: "hits: is not a known field; use enabled" },
+    { body: [], message: "(top level): must be an object" },
+    { body: null, message: "(top level): must be an object" },
+  ])("refuses the patch body $body, naming the field", ({ body, message }) => {
+    const error = thrown(() => parseFaultPatch(body));
+    expect(error.kind).toBe("REQUEST_INVALID");
+    expect(error.message).toBe(message);
   });
 });
 

@@ -4,6 +4,8 @@ import {
   Journal,
   journalEntryOverheadBytes,
   maxJournalBodyBytes,
+  maxJournalHeaderBytes,
+  maxJournalHeaders,
   parseJournalFilter,
   type JournalEntry,
   type NewJournalEntry,
@@ -405,6 +407,88 @@ describe("Journal", () => {
       expect(JSON.stringify(shown)).not.toContain("secret");
       expect(Object.keys(shown ?? {})).not.toContain("headers");
     }
+  });
+
+  describe("headers", () => {
+    const strings = "/public/v1/records/profiles/upsert".length + "corr-1".length + "ws-1".length;
+    /** Headers as Node hands them over: lower-case names, a repeated one as an array. */
+    const requestHeaders = {
+      host: "127.0.0.1:4010",
+      "content-type": "application/json",
+      "idempotency-key": "order-77",
+      "x-tags": ["a", "b"],
+      authorization: "Bearer secret-token",
+      cookie: "session=secret-cookie",
+      "proxy-authorization": "Basic secret-proxy",
+    };
+    const responseHeaders = { "content-type": "application/json; charset=utf-8", "content-length": 42, "retry-after": "2", "set-cookie": ["a=secret-set"] };
+
+    it("keeps the request's and the response's headers, lower-case names, repeated values joined", () => {
+      const shown = readBack({ requestHeaders, responseHeaders });
+      expect(shown.requestHeaders).toEqual({
+        host: "127.0.0.1:4010",
+        "content-type": "application/json",
+        "idempotency-key": "order-77",
+        "x-tags": "a, b",
+      });
+      expect(shown.responseHeaders).toEqual({ "content-type": "application/json; charset=utf-8", "content-length": "42", "retry-after": "2" });
+      expect(shown.headersDropped).toBeNull();
+    });
+
+    it("never keeps Authorization, Cookie, Proxy-Authorization or Set-Cookie, in any case of the name", () => {
+      const journal = new Journal({ capacity: 5 });
+      const heard: string[] = [];
+      journal.subscribe((event) => heard.push(JSON.stringify(event)));
+      const recorded = journal.record(
+        entry({ requestHeaders: { ...requestHeaders, Authorization: "Bearer secret-upper" }, responseHeaders: { ...responseHeaders, "Set-Cookie": "b=secret-upper" } }),
+      );
+      const read = JSON.stringify([recorded, journal.query({}, 5), [...journal.after(0)], heard]);
+      expect(read).not.toMatch(/secret/);
+      expect(read).not.toMatch(/authorization|cookie/i);
+    });
+
+    it("shows {} for a request without headers, and null response headers when no response was sent", () => {
+      expect(readBack({})).toMatchObject({ requestHeaders: {}, responseHeaders: null, headersDropped: null });
+      expect(readBack({ status: null, requestHeaders: { host: "h" } })).toMatchObject({ requestHeaders: { host: "h" }, responseHeaders: null });
+    });
+
+    it("counts the kept header text against the byte budget", () => {
+      const journal = new Journal({ capacity: 10 });
+      journal.record(entry({ requestHeaders: { "x-a": "1" }, responseHeaders: { "x-b": "22" } }));
+      expect(journal.bytes).toBe(journalEntryOverheadBytes + strings + '{"x-a":"1"}'.length + '{"x-b":"22"}'.length);
+    });
+
+    it(`keeps at most ${maxJournalHeaders} headers per entry, the response's first, and says how many of each side it dropped`, () => {
+      const many = (prefix: string, n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}-${i}`, "v"]));
+      const shown = readBack({ requestHeaders: many("x-req", 60), responseHeaders: many("x-res", 10) });
+      expect(Object.keys(shown.responseHeaders ?? {})).toHaveLength(10);
+      expect(Object.keys(shown.requestHeaders)).toEqual(Array.from({ length: 54 }, (_, i) => `x-req-${i}`));
+      expect(shown.headersDropped).toEqual({ request: 6, response: 0 });
+    });
+
+    it(`keeps at most ${maxJournalHeaderBytes / 1024} KB of header text per entry, dropping whole headers, never cutting one`, () => {
+      const big = "x".repeat(3000);
+      const shown = readBack({ requestHeaders: { "x-1": big, "x-2": big, "x-3": big, "x-small": "s" }, responseHeaders: { "x-emulator-fault": "503" } });
+      expect(shown.requestHeaders).toEqual({ "x-1": big, "x-2": big, "x-small": "s" });
+      expect(shown.responseHeaders).toEqual({ "x-emulator-fault": "503" });
+      expect(shown.headersDropped).toEqual({ request: 1, response: 0 });
+      const journal = new Journal({ capacity: 1 });
+      journal.record(entry({ requestHeaders: { "x-1": big.repeat(4) } }));
+      expect(journal.query({}, 1)[0]).toMatchObject({ requestHeaders: {}, headersDropped: { request: 1, response: 0 } });
+      expect(journal.bytes).toBe(journalEntryOverheadBytes + strings);
+    });
+
+    it("reads back every entry's own headers while evictions reuse the space of the ones gone", () => {
+      const journal = new Journal({ capacity: 50, maxBytes: 256 * 1024 });
+      for (let i = 0; i < 500; i++) {
+        journal.record(entry({ requestBody: body({ i }), requestHeaders: { "x-i": String(i), "x-pad": "p".repeat(i * 13) }, responseHeaders: { "x-o": String(-i) } }));
+      }
+      for (const shown of journal.query({}, 50)) {
+        const { i } = shown.requestBody as { i: number };
+        expect(shown.requestHeaders["x-i"]).toBe(String(i));
+        expect(shown.responseHeaders).toEqual({ "x-o": String(-i) });
+      }
+    });
   });
 
   it("tells subscribers about each entry with its bodies parsed, and about clears", () => {

@@ -8,6 +8,8 @@ export class ControlError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** The envelope's `details.path`: the field at fault, when the server named one (`schedule.every`). */
+    readonly path: string | null = null,
   ) {
     super(message);
   }
@@ -16,7 +18,7 @@ export class ControlError extends Error {
 interface Envelope<T> {
   success?: boolean;
   data?: T;
-  error?: { code?: string; message?: string };
+  error?: { code?: string; message?: string; details?: { path?: unknown } };
 }
 
 export async function control<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -40,7 +42,13 @@ export async function control<T>(method: string, path: string, body?: unknown): 
     parsed = undefined;
   }
   if (!response.ok || parsed?.success !== true) {
-    throw new ControlError(response.status, parsed?.error?.code ?? `HTTP_${response.status}`, parsed?.error?.message ?? `${method} ${path}: HTTP ${response.status}`);
+    const at = parsed?.error?.details?.path;
+    throw new ControlError(
+      response.status,
+      parsed?.error?.code ?? `HTTP_${response.status}`,
+      parsed?.error?.message ?? `${method} ${path}: HTTP ${response.status}`,
+      typeof at === "string" && at !== "" ? at : null,
+    );
   }
   return parsed.data as T;
 }

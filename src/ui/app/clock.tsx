@@ -1,6 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { control, errorText } from "./api.js";
-import { ErrorNote, Field, Section } from "./components.js";
+import { ErrorNote, Field, Section, useSubmission } from "./components.js";
 import { useDebounced, useLiveEvents, type LiveFeed } from "./live.js";
 import type { ClockState } from "./types.js";
 
@@ -8,8 +8,10 @@ export interface ClockModel {
   state: ClockState | null;
   /** Emulator time now, in epoch ms: moved on locally between reads while the clock runs. */
   nowMs: number | null;
+  /** Why it could not be read, if it could not. */
   error: string | null;
-  change(body: Record<string, unknown>): Promise<boolean>;
+  /** Sends a change; rejects with the server's refusal, for the form that sent it to show. */
+  change(body: Record<string, unknown>): Promise<void>;
   reload(): void;
 }
 
@@ -49,14 +51,8 @@ export function useClock(feed: LiveFeed): ClockModel {
     error,
     reload: () => void load(),
     async change(body) {
+      accept(await control<ClockState>("POST", "/clock", body));
       setError(null);
-      try {
-        accept(await control<ClockState>("POST", "/clock", body));
-        return true;
-      } catch (failure) {
-        setError(errorText(failure));
-        return false;
-      }
     },
   };
 }
@@ -84,6 +80,10 @@ export function ClockView(props: { clock: ClockModel }) {
   const { clock } = props;
   const [duration, setDuration] = useState("PT30S");
   const [setTo, setSetTo] = useState("");
+  // One note per place a change is sent from, shown beside it.
+  const buttons = useSubmission();
+  const advancing = useSubmission();
+  const setting = useSubmission();
   // A test or a scenario may have moved the clock since it was last read.
   useEffect(() => clock.reload(), []);
   return (
@@ -102,47 +102,74 @@ export function ClockView(props: { clock: ClockModel }) {
         <ErrorNote error={clock.error} />
         <div class="actions">
           {clock.state?.frozen ? (
-            <button type="button" onClick={() => void clock.change({ freeze: false })}>
+            <button type="button" onClick={() => void buttons.run(() => clock.change({ freeze: false }))}>
               Unfreeze
             </button>
           ) : (
-            <button type="button" onClick={() => void clock.change({ freeze: true })}>
+            <button type="button" onClick={() => void buttons.run(() => clock.change({ freeze: true }))}>
               Freeze
             </button>
           )}
           {quickSteps.map((step) => (
-            <button key={step.advance} type="button" onClick={() => void clock.change({ advance: step.advance })}>
+            <button key={step.advance} type="button" onClick={() => void buttons.run(() => clock.change({ advance: step.advance }))}>
               {step.label}
             </button>
           ))}
         </div>
+        <ErrorNote error={buttons.error} />
         <form
           class="inline-form"
+          aria-label="Advance the clock"
           onSubmit={(event) => {
             event.preventDefault();
-            void clock.change({ advance: duration.trim() });
+            void advancing.run(() => clock.change({ advance: duration.trim() }));
           }}
         >
           <Field label="Advance by (ISO 8601 duration)">
             {(id) => (
-              <input id={id} value={duration} onInput={(event) => setDuration(event.currentTarget.value)} placeholder="PT30S" required spellcheck={false} />
+              <input
+                id={id}
+                value={duration}
+                onInput={(event) => setDuration(event.currentTarget.value)}
+                placeholder="PT30S"
+                required
+                spellcheck={false}
+                aria-invalid={advancing.error !== null}
+                aria-describedby={advancing.error !== null ? "clock-advance-error" : undefined}
+              />
             )}
           </Field>
-          <button type="submit">Advance</button>
+          <button type="submit" disabled={advancing.busy}>
+            Advance
+          </button>
+          <ErrorNote error={advancing.error} id="clock-advance-error" />
         </form>
         <form
           class="inline-form"
+          aria-label="Set the clock"
           onSubmit={(event) => {
             event.preventDefault();
-            void clock.change({ set: setTo.trim() });
+            void setting.run(() => clock.change({ set: setTo.trim() }));
           }}
         >
           <Field label="Set to (RFC 3339 with an offset)">
             {(id) => (
-              <input id={id} value={setTo} onInput={(event) => setSetTo(event.currentTarget.value)} placeholder="2026-04-21T15:30:00Z" required spellcheck={false} />
+              <input
+                id={id}
+                value={setTo}
+                onInput={(event) => setSetTo(event.currentTarget.value)}
+                placeholder="2026-04-21T15:30:00Z"
+                required
+                spellcheck={false}
+                aria-invalid={setting.error !== null}
+                aria-describedby={setting.error !== null ? "clock-set-error" : undefined}
+              />
             )}
           </Field>
-          <button type="submit">Set</button>
+          <button type="submit" disabled={setting.busy}>
+            Set
+          </button>
+          <ErrorNote error={setting.error} id="clock-set-error" />
         </form>
       </Section>
     </div>

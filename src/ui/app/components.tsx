@@ -1,5 +1,6 @@
 import type { ComponentChildren, JSX } from "preact";
-import { useId } from "preact/hooks";
+import { useId, useState } from "preact/hooks";
+import { ControlError, errorText } from "./api.js";
 
 /** A JSON value, pretty-printed and scrollable; `null` reads as "none". */
 export function JsonBlock(props: { value: unknown; label: string }) {
@@ -33,21 +34,92 @@ export function StateBadge(props: { state: string }) {
   return <span class={`badge ${tone}`}>{props.state}</span>;
 }
 
-export function ErrorNote(props: { error: string | null }) {
+export function ErrorNote(props: { error: string | null; id?: string }) {
   if (!props.error) return null;
   return (
-    <p class="error" role="alert">
+    <p class="error" role="alert" id={props.id}>
       {props.error}
     </p>
   );
 }
 
-export function Section(props: { title: string; children: ComponentChildren; actions?: ComponentChildren; id?: string }) {
+/** One form's submission: busy while it runs, then the server's message when it was refused. */
+export interface Submission {
+  busy: boolean;
+  error: string | null;
+  /** The field the server named (`schedule.every`), when it named one. */
+  path: string | null;
+  /** Runs `work`; resolves true when it succeeded, false when its error is now shown. */
+  run(work: () => Promise<unknown>): Promise<boolean>;
+  clear(): void;
+}
+
+/**
+ * The state behind a form's own error note: each form shows what its submission was refused for
+ * beside itself (role=alert), never in another card where the person is not looking.
+ */
+export function useSubmission(): Submission {
+  const [busy, setBusy] = useState(false);
+  const [failure, setFailure] = useState<{ error: string; path: string | null } | null>(null);
+  return {
+    busy,
+    error: failure?.error ?? null,
+    path: failure?.path ?? null,
+    clear: () => setFailure(null),
+    async run(work) {
+      setBusy(true);
+      setFailure(null);
+      try {
+        await work();
+        return true;
+      } catch (caught) {
+        setFailure({ error: errorText(caught), path: caught instanceof ControlError ? caught.path : null });
+        return false;
+      } finally {
+        setBusy(false);
+      }
+    },
+  };
+}
+
+/** A message's headers as a name/value table; `null` reads as `none`. */
+export function HeadersBlock(props: { label: string; headers: Record<string, string> | null; dropped: number; none: string }) {
+  const entries = props.headers === null ? [] : Object.entries(props.headers);
+  return (
+    <figure class="headers">
+      <figcaption>{props.label}</figcaption>
+      {entries.length === 0 ? (
+        <p class="muted">{props.none}</p>
+      ) : (
+        <table class="kv" aria-label={props.label}>
+          <tbody>
+            {entries.map(([name, value]) => (
+              <tr key={name}>
+                <th scope="row" class="mono">
+                  {name}
+                </th>
+                <td class="mono">{value}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {props.dropped > 0 ? (
+        <p class="muted small">
+          {props.dropped} more {props.dropped === 1 ? "was" : "were"} left out: the journal keeps at most 64 headers and 8 KB per request.
+        </p>
+      ) : null}
+    </figure>
+  );
+}
+
+/** A card; `heading` draws the title differently (an id in monospace) while `title` stays its text. */
+export function Section(props: { title: string; heading?: ComponentChildren; children: ComponentChildren; actions?: ComponentChildren; id?: string }) {
   const headingId = `${props.id ?? props.title.toLowerCase().replace(/[^a-z0-9]+/g, "-")}-heading`;
   return (
     <section class="panel" aria-labelledby={headingId}>
       <div class="panel-head">
-        <h2 id={headingId}>{props.title}</h2>
+        <h2 id={headingId}>{props.heading ?? props.title}</h2>
         {props.actions ? <div class="actions">{props.actions}</div> : null}
       </div>
       {props.children}
@@ -59,6 +131,21 @@ export function Section(props: { title: string; children: ComponentChildren; act
 export const timeOf = (iso: string | null): string => (iso ? iso.slice(11, 23) : "—");
 /** "2026-04-21 15:30:00Z" */
 export const dateTimeOf = (iso: string | null): string => (iso ? `${iso.slice(0, 10)} ${iso.slice(11, 19)}Z` : "—");
+
+/** "1,234": the same grouping whatever the browser's language, like the rest of the page. */
+export const countOf = (n: number): string => n.toLocaleString("en-US");
+
+/**
+ * A table cell that keeps to its column: one line, cut with an ellipsis, the whole text in its
+ * title (and in the accessible name, which is the text itself).
+ */
+export function ClipCell(props: { text: string; class?: string }) {
+  return (
+    <td class={`clip ${props.class ?? ""}`} title={props.text === "" ? undefined : props.text}>
+      {props.text}
+    </td>
+  );
+}
 
 export const show = (value: unknown): string => {
   if (value === undefined || value === null) return "";

@@ -1,7 +1,7 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { control, errorText } from "./api.js";
 import type { ClockModel } from "./clock.js";
-import { dateTimeOf, ErrorNote, Field, Section } from "./components.js";
+import { dateTimeOf, ErrorNote, Field, Section, useSubmission, type Submission } from "./components.js";
 import { useDebounced, useLiveEvents, type LiveFeed } from "./live.js";
 import type { FaultRule, ObjectInfo, ScenarioSummary } from "./types.js";
 
@@ -43,6 +43,10 @@ export function FaultsView(props: {
   const [active, setActive] = useState<string | null>(null);
   const [scenario, setScenario] = useState("");
   const [error, setError] = useState<string | null>(null);
+  // Each place that sends something shows its own refusal beside itself.
+  const presetRun = useSubmission();
+  const rulesRun = useSubmission();
+  const scenarioRun = useSubmission();
 
   const loadRules = async () => {
     try {
@@ -71,17 +75,12 @@ export function FaultsView(props: {
     if (event.kind === "entry" || event.kind === "cleared") reload();
   });
 
-  const run = async (work: () => Promise<unknown>, notice: string) => {
-    setError(null);
-    try {
-      await work();
-      props.onNotice(notice);
-      await loadRules();
-      return true;
-    } catch (failure) {
-      setError(errorText(failure));
-      return false;
-    }
+  /** Sends `work` as `submission`, whose note shows a refusal; on success says `notice` and re-reads the rules. */
+  const run = async (submission: Submission, work: () => Promise<unknown>, notice: string): Promise<boolean> => {
+    const done = await submission.run(work);
+    if (done) props.onNotice(notice);
+    await loadRules();
+    return done;
   };
 
   const chosen = scenarios.find((candidate) => candidate.name === scenario);
@@ -91,31 +90,33 @@ export function FaultsView(props: {
         <ul class="presets">
           {presets.map((preset) => (
             <li key={preset.label}>
-              <button type="button" onClick={() => void run(() => control("POST", "/faults", preset.rule), `Added: ${preset.label}.`)}>
+              <button type="button" onClick={() => void run(presetRun, () => control("POST", "/faults", preset.rule), `Added: ${preset.label}.`)}>
                 {preset.label}
               </button>
               <span class="muted small">{preset.description}</span>
             </li>
           ))}
         </ul>
+        <ErrorNote error={presetRun.error} />
       </Section>
       <Section
         title="Active fault rules"
         id="rules"
         actions={
           rules.length > 0 ? (
-            <button type="button" class="danger" onClick={() => void run(() => control("DELETE", "/faults"), "Removed every fault rule.")}>
+            <button type="button" class="danger" onClick={() => void run(rulesRun, () => control("DELETE", "/faults"), "Removed every fault rule.")}>
               Remove all
             </button>
           ) : null
         }
       >
-        <ErrorNote error={error} />
+        <ErrorNote error={error ?? rulesRun.error} />
         <div class="table-wrap">
-          <table>
-            <caption class="sr-only">Fault rules in the order they are tried; the first that matches and fires wins.</caption>
+          <table class="rules">
+            <caption class="sr-only">Fault rules in the order they are tried; the first that matches and fires wins. A rule switched off is skipped.</caption>
             <thead>
               <tr>
+                <th scope="col">On</th>
                 <th scope="col">Rule</th>
                 <th scope="col">Source</th>
                 <th scope="col">Match</th>
@@ -132,8 +133,29 @@ export function FaultsView(props: {
               {rules.map((rule) => {
                 const ended = rule.schedule.until !== undefined && clock.nowMs !== null && clock.nowMs >= Date.parse(rule.schedule.until);
                 return (
-                  <tr key={rule.id} class={ended ? "ended" : ""}>
-                    <td class="mono">{rule.id}</td>
+                  <tr key={rule.id} class={`${ended ? "ended" : ""} ${rule.enabled ? "" : "off"}`}>
+                    <td>
+                      {/* A switch, not a delete: the rule keeps its place, schedule and counts while off. */}
+                      <input
+                        type="checkbox"
+                        role="switch"
+                        class="switch"
+                        checked={rule.enabled}
+                        aria-label={`Rule ${rule.id} on`}
+                        onChange={(event) => {
+                          const enabled = event.currentTarget.checked;
+                          void run(
+                            rulesRun,
+                            () => control("PATCH", `/faults/${encodeURIComponent(rule.id)}`, { enabled }),
+                            `${rule.id} switched ${enabled ? "on" : "off"}.`,
+                          );
+                        }}
+                      />
+                    </td>
+                    <td class="mono">
+                      {rule.id}
+                      {rule.enabled ? null : <span class="badge none">off</span>}
+                    </td>
                     <td class="small">{rule.source}</td>
                     <td class="mono small">{describe(rule.match) || "every request"}</td>
                     <td class="mono small">{describe(rule.action)}</td>
@@ -149,7 +171,11 @@ export function FaultsView(props: {
                     <td class="num">{rule.matched}</td>
                     <td class="num">{rule.hits}</td>
                     <td>
-                      <button type="button" aria-label={`Remove rule ${rule.id}`} onClick={() => void run(() => control("DELETE", `/faults/${encodeURIComponent(rule.id)}`), `Removed ${rule.id}.`)}>
+                      <button
+                        type="button"
+                        aria-label={`Remove rule ${rule.id}`}
+                        onClick={() => void run(rulesRun, () => control("DELETE", `/faults/${encodeURIComponent(rule.id)}`), `Removed ${rule.id}.`)}
+                      >
                         Remove
                       </button>
                     </td>
@@ -161,16 +187,21 @@ export function FaultsView(props: {
         </div>
         {rules.length === 0 ? <p class="muted empty">No fault rules: every request is answered normally (unless it sends X-Emulator-Fault).</p> : null}
       </Section>
-      <RuleForm objects={props.objects} workspaces={props.workspaces} onAdd={(rule) => run(() => control("POST", "/faults", rule), "Fault rule added.")} />
+      <RuleForm objects={props.objects} workspaces={props.workspaces} onAdd={(submission, rule) => run(submission, () => control("POST", "/faults", rule), "Fault rule added.")} />
       <Section title="Scenario">
         <form
           class="inline-form"
+          aria-label="Apply a scenario"
           onSubmit={(event) => {
             event.preventDefault();
-            void run(async () => {
-              await control("POST", `/scenarios/${encodeURIComponent(scenario)}`);
-              await loadScenarios();
-            }, `Scenario ${scenario} applied.`);
+            void run(
+              scenarioRun,
+              async () => {
+                await control("POST", `/scenarios/${encodeURIComponent(scenario)}`);
+                await loadScenarios();
+              },
+              `Scenario ${scenario} applied.`,
+            );
           }}
         >
           <Field label="Scenario">
@@ -185,9 +216,10 @@ export function FaultsView(props: {
               </select>
             )}
           </Field>
-          <button type="submit" disabled={!scenario}>
+          <button type="submit" disabled={!scenario || scenarioRun.busy}>
             Apply scenario
           </button>
+          <ErrorNote error={scenarioRun.error} />
         </form>
         <p class="muted">
           Active: <strong>{active ?? "none"}</strong>
@@ -279,9 +311,29 @@ export function toRule(form: FormState): RuleInput {
   return { match, action, schedule };
 }
 
-function RuleForm(props: { objects: ObjectInfo[]; workspaces: string[]; onAdd: (rule: RuleInput) => Promise<boolean> }) {
+/** The form field a server path names: `schedule.every` → every, `match.header.X-Run` → headerName. */
+function fieldOf(path: string | null): keyof FormState | null {
+  if (path === null) return null;
+  if (path.startsWith("match.header")) return "headerName";
+  const last = path.split(".").pop() ?? "";
+  return Object.hasOwn(emptyForm, last) ? (last as keyof FormState) : null;
+}
+
+const ERROR_ID = "add-rule-error";
+
+function RuleForm(props: { objects: ObjectInfo[]; workspaces: string[]; onAdd: (submission: Submission, rule: RuleInput) => Promise<boolean> }) {
   const [form, setForm] = useState<FormState>(emptyForm);
+  const submission = useSubmission();
+  const formRef = useRef<HTMLFormElement>(null);
+  const faulty = submission.error === null ? null : fieldOf(submission.path);
+  // The field the server refused gets the focus, so the person lands on what to fix.
+  useEffect(() => {
+    if (faulty === null) return;
+    const element = formRef.current?.elements.namedItem(faulty);
+    if (element instanceof HTMLElement) element.focus();
+  }, [faulty, submission.error]);
   const set = <K extends keyof FormState>(name: K, value: FormState[K]) => setForm((current) => ({ ...current, [name]: value }));
+  const invalid = (name: keyof FormState) => (faulty === name ? { "aria-invalid": true, "aria-describedby": ERROR_ID } : {});
   const text = (name: keyof FormState, label: string, extra: { placeholder?: string; inputMode?: "numeric" | "decimal" } = {}) => (
     <Field label={label}>
       {(id) => (
@@ -293,6 +345,7 @@ function RuleForm(props: { objects: ObjectInfo[]; workspaces: string[]; onAdd: (
           placeholder={extra.placeholder}
           inputMode={extra.inputMode}
           spellcheck={false}
+          {...invalid(name)}
         />
       )}
     </Field>
@@ -300,7 +353,7 @@ function RuleForm(props: { objects: ObjectInfo[]; workspaces: string[]; onAdd: (
   const choice = (name: keyof FormState, label: string, options: string[], anyLabel: string | null) => (
     <Field label={label}>
       {(id) => (
-        <select id={id} name={name} value={String(form[name])} onChange={(event) => set(name, event.currentTarget.value as never)}>
+        <select id={id} name={name} value={String(form[name])} onChange={(event) => set(name, event.currentTarget.value as never)} {...invalid(name)}>
           {anyLabel !== null ? <option value="">{anyLabel}</option> : null}
           {options.map((option) => (
             <option key={option} value={option}>
@@ -314,11 +367,12 @@ function RuleForm(props: { objects: ObjectInfo[]; workspaces: string[]; onAdd: (
   return (
     <Section title="Add a fault rule" id="add-rule">
       <form
+        ref={formRef}
         class="rule-form"
         aria-label="Add a fault rule"
         onSubmit={(event) => {
           event.preventDefault();
-          void props.onAdd(toRule(form)).then((added) => {
+          void props.onAdd(submission, toRule(form)).then((added) => {
             if (added) setForm(emptyForm);
           });
         }}
@@ -370,13 +424,21 @@ function RuleForm(props: { objects: ObjectInfo[]; workspaces: string[]; onAdd: (
           {text("forSeconds", "For seconds", { inputMode: "decimal" })}
         </fieldset>
         <div class="actions">
-          <button type="submit" class="primary">
+          <button type="submit" class="primary" disabled={submission.busy}>
             Add rule
           </button>
-          <button type="reset" onClick={() => setForm(emptyForm)}>
+          <button
+            type="reset"
+            onClick={() => {
+              setForm(emptyForm);
+              submission.clear();
+            }}
+          >
             Clear form
           </button>
         </div>
+        {/* Beside the button that sent it: what the server refused, naming the field. */}
+        <ErrorNote error={submission.error} id={ERROR_ID} />
       </form>
     </Section>
   );

@@ -1,6 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { control, errorText, query } from "./api.js";
-import { dateTimeOf, ErrorNote, Field, Section, show, StateBadge } from "./components.js";
+import { ClipCell, dateTimeOf, ErrorNote, Field, Section, show, StateBadge } from "./components.js";
 import { useDebounced, useLiveEvents, type LiveFeed } from "./live.js";
 import type { JobState, JobView } from "./types.js";
 
@@ -61,8 +61,19 @@ export function JobsView(props: { workspace: string; feed: LiveFeed }) {
       >
         <ErrorNote error={error} />
         <div class="table-wrap">
-          <table>
+          <table class="jobs fixed">
             <caption class="sr-only">Batch jobs of workspace {workspace}, newest first</caption>
+            <colgroup>
+              <col />
+              <col class="c-object" />
+              <col class="c-operation" />
+              <col class="c-state" />
+              <col class="c-progress" />
+              <col class="c-count" />
+              <col class="c-count" />
+              <col class="c-count" />
+              <col class="c-created" />
+            </colgroup>
             <thead>
               <tr>
                 <th scope="col">Job</th>
@@ -70,9 +81,15 @@ export function JobsView(props: { workspace: string; feed: LiveFeed }) {
                 <th scope="col">Operation</th>
                 <th scope="col">State</th>
                 <th scope="col">Progress</th>
-                <th scope="col">Inserted</th>
-                <th scope="col">Merged</th>
-                <th scope="col">Invalid</th>
+                <th scope="col" class="num">
+                  Inserted
+                </th>
+                <th scope="col" class="num">
+                  Merged
+                </th>
+                <th scope="col" class="num">
+                  Invalid
+                </th>
                 <th scope="col">Created</th>
               </tr>
             </thead>
@@ -80,11 +97,12 @@ export function JobsView(props: { workspace: string; feed: LiveFeed }) {
               {jobs.map((item) => (
                 <tr key={item.jobId} class={selected === item.jobId ? "selected" : ""} onClick={() => setSelected(item.jobId)}>
                   <td>
-                    <button type="button" class="link mono" aria-pressed={selected === item.jobId} onClick={() => setSelected(item.jobId)}>
+                    {/* Cut at the start: a job id's tail is what tells two jobs apart. */}
+                    <button type="button" class="link mono tail-id" title={item.jobId} aria-pressed={selected === item.jobId} onClick={() => setSelected(item.jobId)}>
                       {item.jobId}
                     </button>
                   </td>
-                  <td>{item.objectName}</td>
+                  <ClipCell text={item.objectName} />
                   <td>{item.operation}</td>
                   <td>
                     <StateBadge state={item.state} />
@@ -93,10 +111,10 @@ export function JobsView(props: { workspace: string; feed: LiveFeed }) {
                     <progress max={Math.max(item.metrics.totalRows, 1)} value={item.metrics.processedRows} aria-label={`${item.jobId} progress`} />{" "}
                     {item.metrics.processedRows}/{item.metrics.totalRows}
                   </td>
-                  <td>{item.metrics.insertedRows}</td>
-                  <td>{item.metrics.mergedRows}</td>
-                  <td class={item.metrics.invalidRows > 0 ? "warn-text" : ""}>{item.metrics.invalidRows}</td>
-                  <td class="nowrap">{dateTimeOf(item.createdAt)}</td>
+                  <td class="num">{item.metrics.insertedRows}</td>
+                  <td class="num">{item.metrics.mergedRows}</td>
+                  <td class={`num ${item.metrics.invalidRows > 0 ? "warn-text" : ""}`}>{item.metrics.invalidRows}</td>
+                  <td class="when">{dateTimeOf(item.createdAt)}</td>
                 </tr>
               ))}
             </tbody>
@@ -115,6 +133,11 @@ function JobDetail(props: { job: JobView; onClose: () => void }) {
   return (
     <Section
       title={`Job ${job.jobId}`}
+      heading={
+        <>
+          Job <span class="mono heading-id">{job.jobId}</span>
+        </>
+      }
       id="job-detail"
       actions={
         <button type="button" onClick={props.onClose}>

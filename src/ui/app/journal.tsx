@@ -1,7 +1,8 @@
 import type { ComponentChildren } from "preact";
-import { useMemo, useState } from "preact/hooks";
+import { useMemo, useRef, useState } from "preact/hooks";
 import { control, errorText } from "./api.js";
-import { ErrorNote, Field, JsonBlock, Section, StatusBadge, timeOf } from "./components.js";
+import { ClipCell, ErrorNote, Field, HeadersBlock, JsonBlock, Section, StatusBadge, timeOf } from "./components.js";
+import { curlCommand } from "./curl.js";
 import { groupRetries, statusMatches, type EntryGroup, type StatusFilter } from "./group.js";
 import { useFeedVersion, type LiveFeed } from "./live.js";
 import type { JournalEntry, ObjectInfo } from "./types.js";
@@ -116,20 +117,33 @@ export function JournalView(props: { workspace: string; feed: LiveFeed; objects:
         </form>
         <ErrorNote error={error} />
         <div class="table-wrap">
-          <table class="journal">
-            <caption class="sr-only">Public requests, newest first; choose one to see its request and response bodies.</caption>
+          <table class="journal fixed">
+            <caption class="sr-only">Public requests, newest first; choose one to see its headers and bodies.</caption>
+            {/* Fixed widths, so a long path, key or fault label is cut in its own cell instead of pushing columns out of sight. */}
+            <colgroup>
+              <col class="c-seq" />
+              <col class="c-time" />
+              <col class="c-method" />
+              <col />
+              <col class="c-status" />
+              <col class="c-fault" />
+              <col class="c-key" />
+              <col class="c-duration" />
+            </colgroup>
             <thead>
               <tr>
                 <th scope="col">#</th>
                 <th scope="col">Time</th>
                 <th scope="col">Method</th>
-                <th scope="col">
-                  Path <span class="muted small">(under /public/v1)</span>
+                <th scope="col" title="Paths are under /public/v1">
+                  Path
                 </th>
                 <th scope="col">Status</th>
                 <th scope="col">Fault</th>
                 <th scope="col">Idempotency key</th>
-                <th scope="col">ms</th>
+                <th scope="col" class="num">
+                  Duration
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -165,7 +179,7 @@ export function JournalView(props: { workspace: string; feed: LiveFeed; objects:
         </div>
         {groups.length === 0 ? <p class="muted empty">{entries.length === 0 ? "No requests yet: anything sent to /public/v1 shows up here as it happens." : "No request fits the filters."}</p> : null}
       </Section>
-      {chosen ? <EntryDetail entry={chosen} onClose={() => setSelected(null)} /> : null}
+      {chosen ? <EntryDetail key={chosen.seq} entry={chosen} onClose={() => setSelected(null)} /> : null}
     </div>
   );
 }
@@ -187,34 +201,65 @@ function EntryRow(props: {
           {entry.seq}
         </button>
       </td>
-      <td class="nowrap mono">{timeOf(entry.at)}</td>
+      <td class="nowrap mono time">{timeOf(entry.at)}</td>
       <td>{entry.method}</td>
       <td class="path mono" title={entry.path}>
-        {entry.path.replace(/^\/public\/v1/, "")}
+        {slashBreaks(entry.path.replace(/^\/public\/v1/, ""))}
       </td>
-      <td class="nowrap">
+      <td>
         {props.chain !== null ? <span class="chain" data-testid="retry-chain">{props.chain}</span> : <StatusBadge status={entry.status} replayed={entry.replayed} />}
       </td>
-      <td class="mono small">{entry.fault ?? ""}</td>
-      <td class="mono small">{entry.idempotencyKey ?? ""}</td>
-      <td class="num">{entry.durationMs.toFixed(1)}</td>
+      <ClipCell class="mono small" text={entry.fault ?? ""} />
+      <ClipCell class="mono small" text={entry.idempotencyKey ?? ""} />
+      <td class="num nowrap">{entry.durationMs.toFixed(1)} ms</td>
     </tr>
   );
 }
 
+/**
+ * A path that may wrap after any slash: its end (object, operation, job id) is what tells two
+ * requests apart, so a narrow column wraps it rather than cutting it off.
+ */
+function slashBreaks(path: string): ComponentChildren {
+  return path.split("/").map((segment, index) => (index === 0 ? segment : [<wbr key={index} />, `/${segment}`]));
+}
+
 function EntryDetail(props: { entry: JournalEntry; onClose: () => void }) {
   const { entry } = props;
+  const curl = curlCommand(entry, window.location.origin);
+  const [copied, setCopied] = useState("");
+  const commandBlock = useRef<HTMLPreElement>(null);
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(curl.command);
+      setCopied("Copied the curl command.");
+    } catch {
+      // No clipboard (an insecure origin, or permission refused): select it for Ctrl+C instead.
+      const block = commandBlock.current;
+      const selection = window.getSelection();
+      if (block && selection) selection.selectAllChildren(block);
+      setCopied("The browser refused the clipboard: the command is selected, press Ctrl+C.");
+    }
+  };
   return (
     <Section
       title={`Request ${entry.seq}`}
       id="entry-detail"
       actions={
-        <button type="button" onClick={props.onClose}>
-          Close
-        </button>
+        <>
+          <button type="button" onClick={() => void copy()}>
+            Copy as curl
+          </button>
+          <button type="button" onClick={props.onClose}>
+            Close
+          </button>
+        </>
       }
     >
-      <p class="mono">
+      <p class="muted small copy-status" role="status">
+        {copied}
+      </p>
+      <p class="mono request-line">
         {entry.method} {entry.path}
       </p>
       <dl class="facts">
@@ -237,8 +282,25 @@ function EntryDetail(props: { entry: JournalEntry; onClose: () => void }) {
         <dt>Duration</dt>
         <dd>{entry.durationMs.toFixed(2)} ms</dd>
       </dl>
+      <HeadersBlock label="Request headers" headers={entry.requestHeaders ?? {}} dropped={entry.headersDropped?.request ?? 0} none="none" />
+      <p class="muted small">Authorization, Cookie and Proxy-Authorization are never journaled.</p>
       <JsonBlock label="Request body" value={entry.requestBody} />
+      <HeadersBlock label="Response headers" headers={entry.responseHeaders ?? null} dropped={entry.headersDropped?.response ?? 0} none="none: no response was sent" />
       <JsonBlock label="Response body" value={entry.responseBody} />
+      <figure class="curl">
+        <figcaption>As curl</figcaption>
+        {curl.caveats.map((caveat) => (
+          <p key={caveat} class="warn-text small">
+            {caveat}
+          </p>
+        ))}
+        <pre ref={commandBlock} tabIndex={0} aria-label="The request as a curl command">
+          {curl.command}
+        </pre>
+        <p class="muted small">
+          Set <code>CDP_TOKEN</code> to a token of workspace {entry.workspace ?? "the request's"} first: the journal never keeps the token that was sent.
+        </p>
+      </figure>
     </Section>
   );
 }

@@ -1,10 +1,12 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { control, errorText, query } from "./api.js";
-import { dateTimeOf, ErrorNote, Field, JsonBlock, Section, show } from "./components.js";
+import { ClipCell, countOf, dateTimeOf, ErrorNote, Field, JsonBlock, Section, show } from "./components.js";
 import { useDebounced, useLiveEvents, type LiveFeed } from "./live.js";
-import type { Collision, Identifier, ObjectInfo, RowView } from "./types.js";
+import type { Collision, Identifier, ObjectInfo, RowOrder, RowsPage, RowView } from "./types.js";
 
 const PAGE = 100;
+/** The control plane's largest page: a live refetch re-reads at most this many of the rows shown. */
+const MAX_PAGE = 1000;
 
 export function ObjectsView(props: { workspace: string; objects: ObjectInfo[]; feed: LiveFeed }) {
   const { workspace, objects, feed } = props;
@@ -18,27 +20,35 @@ export function ObjectsView(props: { workspace: string; objects: ObjectInfo[]; f
   const [search, setSearch] = useState<{ field: string; value: string } | null>(null);
   const [rows, setRows] = useState<RowView[]>([]);
   const [nextCursor, setNextCursor] = useState<string | null>(null);
+  const [total, setTotal] = useState<number | null>(null);
+  // Newest first: the rows a person just wrote are the ones they look for, not page 12 of a seed.
+  const [order, setOrder] = useState<RowOrder>("newest");
   const [collisions, setCollisions] = useState<Collision[]>([]);
   const [selected, setSelected] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [loading, setLoading] = useState(false);
 
-  const load = async (more = false) => {
+  /**
+   * The first page again (`shown` rows, so a refetch keeps what "Load more" added), or with
+   * `more` the page after the last row shown.
+   */
+  const load = async (options: { more?: boolean; shown?: number } = {}) => {
     if (!object) return;
     setLoading(true);
     try {
       const filter = search ? { [search.field]: search.value } : {};
-      const page = await control<{ records: RowView[]; nextCursor: string | null }>(
-        "GET",
-        `/records/${encodeURIComponent(object.objectName)}${query({ workspace, limit: PAGE, cursor: more ? (nextCursor ?? undefined) : undefined, ...filter })}`,
-      );
+      const limit = options.more ? PAGE : Math.min(MAX_PAGE, Math.max(PAGE, options.shown ?? 0));
+      const cursor = options.more ? (nextCursor ?? undefined) : undefined;
+      const page = await control<RowsPage>("GET", `/records/${encodeURIComponent(object.objectName)}${query({ workspace, order, limit, cursor, ...filter })}`);
       const found = await control<{ collisions: Collision[] }>("GET", `/identity/collisions${query({ workspace, object: object.objectName, limit: 1000 })}`);
-      setRows((current) => (more ? [...current, ...page.records] : page.records));
+      setRows((current) => (options.more ? [...current, ...page.records] : page.records));
       setNextCursor(page.nextCursor);
+      setTotal(page.total);
       setCollisions(found.collisions);
       setError(null);
     } catch (failure) {
       setRows([]);
+      setTotal(null);
       setError(errorText(failure));
     } finally {
       setLoading(false);
@@ -47,10 +57,10 @@ export function ObjectsView(props: { workspace: string; objects: ObjectInfo[]; f
 
   useEffect(() => {
     void load();
-  }, [workspace, object?.objectName, search]);
+  }, [workspace, object?.objectName, search, order]);
 
   // New rows arrive through the public API (journaled) or a batch job: refetch, at most every 300 ms.
-  const reload = useDebounced(() => void load(), 300);
+  const reload = useDebounced(() => void load({ shown: rows.length }), 300);
   useLiveEvents(feed, (event) => {
     if (!object) return;
     if (event.kind === "entry" && event.entry.workspace === workspace && event.entry.object === object.objectName) reload();
@@ -76,7 +86,11 @@ export function ObjectsView(props: { workspace: string; objects: ObjectInfo[]; f
       <Section
         title={`Rows of ${object.objectName}`}
         id="rows"
-        actions={<span class="muted">{rows.length === 0 ? "no rows" : `${rows.length}${nextCursor ? "+" : ""} row${rows.length === 1 && !nextCursor ? "" : "s"}`}</span>}
+        actions={
+          <span class="muted" data-testid="row-count">
+            {total === null ? "" : total === 0 ? "no rows" : `${countOf(total)} row${total === 1 ? "" : "s"}`}
+          </span>
+        }
       >
         <div class="toolbar">
           <Field label="Object">
@@ -136,15 +150,33 @@ export function ObjectsView(props: { workspace: string; objects: ObjectInfo[]; f
               </button>
             ) : null}
           </form>
+          <Field label="Order">
+            {(id) => (
+              <select id={id} value={order} onChange={(event) => setOrder(event.currentTarget.value === "oldest" ? "oldest" : "newest")}>
+                <option value="newest">newest first</option>
+                <option value="oldest">oldest first</option>
+              </select>
+            )}
+          </Field>
         </div>
+        {/* Beside the search form: a refused search (say, a number field given text) says why right here. */}
+        <ErrorNote error={error} />
         <p class="muted small">
           Policy <strong>{object.collisionPolicy}</strong>; identity keys {object.identityKeys.join(", ")}.{" "}
           {colliding.size > 0 ? <span class="badge warn">{collisions.length} collision{collisions.length === 1 ? "" : "s"}</span> : null}
         </p>
-        <ErrorNote error={error} />
         <div class="table-wrap">
-          <table class="rows" aria-busy={loading}>
-            <caption class="sr-only">Rows of {object.objectName} in workspace {workspace}; choose one to see all its fields.</caption>
+          <table class="rows fixed" aria-busy={loading}>
+            <caption class="sr-only">
+              Rows of {object.objectName} in workspace {workspace}, {order} first; choose one to see all its fields.
+            </caption>
+            <colgroup>
+              <col class="c-row" />
+              {object.identityKeys.map((key) => (
+                <col key={key} class={key === object.primaryKey ? "c-primary" : undefined} />
+              ))}
+              <col class="c-updated" />
+            </colgroup>
             <thead>
               <tr>
                 <th scope="col">Row</th>
@@ -164,7 +196,8 @@ export function ObjectsView(props: { workspace: string; objects: ObjectInfo[]; f
                   onClick={() => setSelected(row.rowId)}
                 >
                   <td>
-                    <button type="button" class="link mono" aria-pressed={selected === row.rowId} onClick={() => setSelected(row.rowId)}>
+                    {/* Cut at the start: a row id's tail is what tells two rows apart. */}
+                    <button type="button" class="link mono tail-id" title={row.rowId} aria-pressed={selected === row.rowId} onClick={() => setSelected(row.rowId)}>
                       {row.rowId}
                     </button>
                     {colliding.has(row.rowId) ? (
@@ -174,9 +207,9 @@ export function ObjectsView(props: { workspace: string; objects: ObjectInfo[]; f
                     ) : null}
                   </td>
                   {object.identityKeys.map((key) => (
-                    <td key={key}>{show(row.fields[key])}</td>
+                    <ClipCell key={key} text={show(row.fields[key])} />
                   ))}
-                  <td class="nowrap">{dateTimeOf(row.updatedAt)}</td>
+                  <td class="when">{dateTimeOf(row.updatedAt)}</td>
                 </tr>
               ))}
             </tbody>
@@ -184,9 +217,15 @@ export function ObjectsView(props: { workspace: string; objects: ObjectInfo[]; f
         </div>
         {rows.length === 0 && !loading ? <p class="muted empty">{search ? `No row with ${search.field} = ${search.value}.` : "No rows yet in this workspace."}</p> : null}
         {nextCursor ? (
-          <button type="button" onClick={() => void load(true)}>
-            Load more
-          </button>
+          <p class="more">
+            <span class="muted">
+              Showing {countOf(rows.length)}
+              {total === null ? "" : ` of ${countOf(total)}`}, {order} first.
+            </span>{" "}
+            <button type="button" onClick={() => void load({ more: true })}>
+              Load {PAGE} more
+            </button>
+          </p>
         ) : null}
       </Section>
       {selectedRow ? (
@@ -228,6 +267,11 @@ function RowDetail(props: {
   return (
     <Section
       title={`Row ${row.rowId}`}
+      heading={
+        <>
+          Row <span class="mono heading-id">{row.rowId}</span>
+        </>
+      }
       id="row-detail"
       actions={
         <button type="button" onClick={props.onClose}>

@@ -16,6 +16,16 @@ export interface JournalEntry {
   durationMs: number;
   requestBody: unknown;
   responseBody: unknown;
+  /*
+   * The headers are optional here (the emulator always sends them): an entry made without them,
+   * as the grouping tests make theirs, is drawn as one with none.
+   */
+  /** Lower-case name → value; never Authorization, Cookie or Proxy-Authorization. */
+  requestHeaders?: Record<string, string>;
+  /** null when no response was sent. */
+  responseHeaders?: Record<string, string> | null;
+  /** Headers of each side left out for the journal's cap; null when none were. */
+  headersDropped?: { request: number; response: number } | null;
 }
 
 export interface FieldInfo {
@@ -34,6 +44,16 @@ export interface ObjectInfo {
   collisionPolicy: string;
   fields: FieldInfo[];
 }
+
+/** A page of GET /_emulator/records/:object. */
+export interface RowsPage {
+  records: RowView[];
+  nextCursor: string | null;
+  /** Rows the filters match in all, not just this page's. */
+  total: number;
+}
+
+export type RowOrder = "newest" | "oldest";
 
 export interface RowView {
   rowId: string;
@@ -105,6 +125,8 @@ export interface JobEvent {
 
 export interface FaultRule {
   id: string;
+  /** False while switched off: kept, but it neither fires nor counts. */
+  enabled: boolean;
   match: Record<string, unknown>;
   action: Record<string, unknown>;
   schedule: Record<string, unknown> & { until?: string };
