@@ -7,7 +7,8 @@
 # Without a Docker engine: scripts/container-smoke.sh builds and checks it with podman/buildah.
 
 # Node 24, an LTS line; CI (.ci/run) runs the whole test suite on it as well as on the build
-# machine's Node. Another supported line (package.json "engines"): --build-arg NODE_IMAGE=node:22-bookworm-slim.
+# machine's Node. For another supported line (package.json "engines"):
+#   docker build --build-arg NODE_IMAGE=node:22-bookworm-slim -t cdp-emulator .
 ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---- build: compile better-sqlite3 and the TypeScript once, then drop the dev dependencies ----

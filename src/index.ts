@@ -14,6 +14,7 @@ export {
   type JournalEntry,
   type JournalQuery,
   type MintTokenInput,
+  type RecordListOptions,
   type ScenarioSummary,
   type SeedResult,
 } from "./testing/control-client.js";
