@@ -131,7 +131,12 @@ export function planUpsert(input: {
         queue.push(...identityEntries(object, other.fields));
         collisions.push({ field: entry.field, value: entry.value, otherRowId: other.id, resolution: "merged" });
       } else {
+        // Recorded against the most recent other holder only, the row a lookup by the identifier
+        // found until now: one entry per write, however many rows share it. Against every holder,
+        // a value shared by n rows (a placeholder phone, a family's email) would read n rows and
+        // log n collisions per write, quadratic in time and disk.
         collisions.push({ field: entry.field, value: entry.value, otherRowId: other.id, resolution: "recorded" });
+        break;
       }
     }
   }
