@@ -25,7 +25,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
-import { fixed, median, rssMb, spawnServer, waitForHealthy, CLI } from "./lib.js";
+import { cliNodeFlags, fixed, median, rssMb, spawnServer, waitForHealthy, CLI } from "./lib.js";
 
 const WRITES = Number(process.env["SOAK_WRITES"] ?? 30_000);
 const BODY_BYTES = Number(process.env["SOAK_BYTES"] ?? 16_000);
@@ -110,7 +110,7 @@ async function main(): Promise<number> {
   }
   const dir = mkdtempSync(join(tmpdir(), "cdp-emulator-soak-"));
   const server = await spawnServer({
-    args: [CLI, "start", "--host", "127.0.0.1", "--port", "0", "--db", join(dir, "soak.sqlite"), "--log-level", "warn", "--single-rate", "1000000000/1", ...EXTRA_ARGS],
+    args: [...cliNodeFlags(), CLI, "start", "--host", "127.0.0.1", "--port", "0", "--db", join(dir, "soak.sqlite"), "--log-level", "warn", "--single-rate", "1000000000/1", ...EXTRA_ARGS],
     pattern: /ready at http:\/\/127\.0\.0\.1:(\d+)/,
   });
   const pid = server.child.pid;

@@ -9,6 +9,15 @@ import { fileURLToPath } from "node:url";
 
 export const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
 
+/**
+ * The Node flags of the bin's `#!/usr/bin/env -S node <flags>` line: benches start the emulator
+ * as `node <flags> dist/cli.js`, exactly as the installed bin, `npm start` and the image do.
+ */
+export function cliNodeFlags(): string[] {
+  const shebang = readFileSync(CLI, "utf8").split("\n", 1)[0] ?? "";
+  return /^#!.*\bnode\b(.*)$/.exec(shebang)?.[1]?.trim().split(/\s+/).filter((flag) => flag !== "") ?? [];
+}
+
 export interface ServerProcess {
   child: ChildProcess;
   port: number;
@@ -52,7 +61,7 @@ export async function spawnServer(options: { args: string[]; pattern: RegExp; en
 /** The emulator as its built CLI, on a free port, with the given database. */
 export function spawnEmulator(options: { db: string; extraArgs?: string[] }): Promise<ServerProcess> {
   return spawnServer({
-    args: [CLI, "start", "--host", "127.0.0.1", "--port", "0", "--db", options.db, "--log-level", "silent", ...(options.extraArgs ?? [])],
+    args: [...cliNodeFlags(), CLI, "start", "--host", "127.0.0.1", "--port", "0", "--db", options.db, "--log-level", "silent", ...(options.extraArgs ?? [])],
     pattern: /ready at http:\/\/127\.0\.0\.1:(\d+)/,
   });
 }
