@@ -3,6 +3,7 @@ import { rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { watchCli } from "../helpers/cli.js";
 import { tempDir } from "../helpers/emulator.js";
 
 /*
@@ -11,30 +12,18 @@ import { tempDir } from "../helpers/emulator.js";
  */
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const READY = /ready at (http:\/\/127\.0\.0\.1:\d+) /;
 const dirs: string[] = [];
 afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-function npmStart(db: string): { pid: number; ready: Promise<string>; exited: Promise<number | null>; output: () => string } {
+function npmStart(db: string): { pid: number; ready: Promise<string>; exited: Promise<number | null> } {
   const child = spawn("npm", ["start", "--silent", "--", "--port", "0", "--db", db, "--log-level", "warn"], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
   });
-  let output = "";
-  const ready = new Promise<string>((resolve, reject) => {
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString();
-      const match = READY.exec(output);
-      if (match?.[1]) resolve(match[1]);
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    child.once("exit", () => reject(new Error(`npm start exited before it was ready:\n${output}`)));
-  });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return { pid: child.pid as number, ready, exited, output: () => output };
+  const { ready, exited } = watchCli(child, { timeoutMs: 30_000 });
+  return { pid: child.pid as number, ready, exited };
 }
 
 async function refused(url: string): Promise<boolean> {

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { watchCli } from "../helpers/cli.js";
 
 /*
  * The published artefact, as a user gets it: `npm pack`, then `npm install <tarball>` into an empty
@@ -103,22 +104,8 @@ describe("the npm package, packed and installed into an empty project", () => {
       stdio: ["ignore", "pipe", "pipe"],
     });
     try {
-      let output = "";
-      const exited = new Promise<number | null>((settle) => child.once("exit", (code) => settle(code)));
-      const url = await new Promise<string>((ready, fail) => {
-        const timer = setTimeout(() => fail(new Error(`no ready line within 15 s; output: ${output}`)), 15_000);
-        const read = (chunk: Buffer): void => {
-          output += chunk.toString();
-          const match = READY_LINE.exec(output);
-          if (match?.[1]) {
-            clearTimeout(timer);
-            ready(match[1]);
-          }
-        };
-        child.stdout.on("data", read);
-        child.stderr.on("data", read);
-        void exited.then((code) => fail(new Error(`exited with ${code} before the ready line; output: ${output}`)));
-      });
+      const { ready, exited } = watchCli(child, { pattern: READY_LINE });
+      const url = await ready;
       const health = (await (await fetch(`${url}/_emulator/health`)).json()) as { success: boolean; data: Record<string, unknown> };
       expect(health).toMatchObject({ success: true, data: { status: "ok", version: VERSION, db: { path: ":memory:", open: true } } });
 

@@ -4,6 +4,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type TestEmulator } from "../helpers/emulator.js";
+import { watchCli } from "../helpers/cli.js";
 
 /*
  * Every shell example of README.md and docs/*.md that can run here runs, in document order, one
@@ -20,7 +21,6 @@ const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, "../..");
 const CLI = join(ROOT, "dist/cli.js");
 const DOCS_BASE = "http://127.0.0.1:4010";
-const READY_LINE = /^cdp-emulator \S+ ready at (http:\/\/\S+) /m;
 
 const markdownFiles = ["README.md", ...readdirSync(join(ROOT, "docs")).filter((name) => name.endsWith(".md")).sort().map((name) => `docs/${name}`)];
 
@@ -101,30 +101,13 @@ const asCli = (args: string): string => `exec ${JSON.stringify(process.execPath)
 
 async function startAndStop(args: string, cwd: string): Promise<string> {
   const child = spawn("bash", ["-c", `${asCli(args)} --port 0 --log-level warn`], { cwd, env: userEnv(), stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  const exited = new Promise<number | null>((settle) => child.once("exit", (code) => settle(code)));
+  const { ready, exited, output } = watchCli(child);
   try {
-    const url = await new Promise<string>((ready, fail) => {
-      const timer = setTimeout(() => fail(new Error(`no ready line within 15 s: ${output}`)), 15_000);
-      const read = (chunk: Buffer): void => {
-        output += chunk.toString();
-        const match = READY_LINE.exec(output);
-        if (match?.[1]) {
-          clearTimeout(timer);
-          ready(match[1]);
-        }
-      };
-      child.stdout.on("data", read);
-      child.stderr.on("data", read);
-      void exited.then((code) => {
-        clearTimeout(timer);
-        fail(new Error(`exited with ${code} before the ready line: ${output}`));
-      });
-    });
+    const url = await ready;
     expect((await fetch(`${url}/_emulator/health`)).status).toBe(200);
     child.kill("SIGTERM");
-    expect(await exited, output).toBe(0);
-    return output;
+    expect(await exited, output()).toBe(0);
+    return output();
   } finally {
     if (child.exitCode === null) child.kill("SIGKILL");
   }
