@@ -2,10 +2,11 @@ import type { Router } from "express";
 import type { EmulatorClock } from "../chaos/clock.js";
 import { parseIsoDuration } from "../chaos/duration.js";
 import { parseFaultPatch, type FaultRules } from "../chaos/faults.js";
-import { parseJournalFilter, type Journal } from "../chaos/journal.js";
+import type { Journal } from "../chaos/journal.js";
 import type { RateLimiter, RateLimits } from "../chaos/rate-limiter.js";
 import { ApiError } from "../domain/errors.js";
 import { isPlainObject } from "../domain/validation.js";
+import { parseJournalFilter } from "./journal-query.js";
 
 export interface ChaosDeps {
   faults: FaultRules;

@@ -6,10 +6,10 @@ import {
   maxJournalBodyBytes,
   maxJournalHeaderBytes,
   maxJournalHeaders,
-  parseJournalFilter,
   type JournalEntry,
   type NewJournalEntry,
 } from "../../src/chaos/journal.js";
+import { parseJournalFilter } from "../../src/control/journal-query.js";
 import { ConfigError, resolveConfig } from "../../src/config.js";
 import { ApiError } from "../../src/domain/errors.js";
 
