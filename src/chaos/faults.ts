@@ -1,16 +1,19 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import type { OperationName } from "../api/operation.js";
-import { ApiError, type ErrorDetails, type ErrorKind } from "../domain/errors.js";
+import { ApiError, type ErrorDetails } from "../domain/errors.js";
+import { MAX_MS, checkAction, faultStatuses, labelFor, type AppliedFault, type FaultAction, type Problem } from "./fault-action.js";
 import { seededRandom } from "./seeded-random.js";
+
+// What a fault does and the header's parser live beside this file; importers of faults.ts keep one door.
+export { faultDelayMs, faultError, type AppliedFault, type FaultAction, type FaultStatus } from "./fault-action.js";
+export { parseFaultHeader } from "./fault-header.js";
 
 /**
  * Fault rules: what to break, when, and how. Pure — no Express, no I/O, no clock — so the HTTP
  * layer asks `pick(facts)` per public request and acts on the answer (delay, status, reset,
  * timeout, malformed body, or fail after the commit), and a test can ask for one fault with the
- * `X-Emulator-Fault` header, parsed here too.
+ * `X-Emulator-Fault` header (parsed in fault-header.ts).
  */
-
-export type FaultStatus = 409 | 429 | 500 | 502 | 503 | 504;
 
 export interface FaultMatch {
   operation?: OperationName;
@@ -26,18 +29,6 @@ export interface FaultMatch {
   header?: Record<string, string>;
   workspace?: string;
   idempotencyKey?: string;
-}
-
-export interface FaultAction {
-  status?: FaultStatus;
-  /** Seconds, fractions allowed; on 429 it defaults to 1 when absent. */
-  retryAfter?: number;
-  delayMs?: number;
-  jitterMs?: number;
-  reset?: boolean;
-  timeout?: { holdMs: number; then: 504 | "drop" };
-  malformed?: boolean;
-  afterCommit?: boolean;
 }
 
 export interface FaultSchedule {
@@ -85,16 +76,6 @@ export interface RequestFacts {
   idempotencyKey: string | null;
 }
 
-export interface AppliedFault {
-  /** null for the X-Emulator-Fault header. */
-  ruleId: string | null;
-  action: FaultAction;
-  /** Short text for the X-Emulator-Fault response header and the journal, e.g. "429;retry-after=2.5;rule=flt_1". */
-  label: string;
-}
-
-const faultStatuses: readonly FaultStatus[] = [409, 429, 500, 502, 503, 504];
-
 // A Record so the compiler notices when an operation is added and not listed here.
 const knownOperations: Record<OperationName, true> = {
   append: true,
@@ -106,8 +87,6 @@ const knownOperations: Record<OperationName, true> = {
 };
 const operationNames = Object.keys(knownOperations);
 
-/** Longest delay, jitter or hold: beyond this a timer is a hung test, not a fault. */
-const MAX_MS = 600_000;
 const millis = { type: "integer", minimum: 0, maximum: MAX_MS };
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
@@ -198,12 +177,6 @@ export function parseFaultPatch(input: unknown): FaultRulePatch {
   const check = patchCheck();
   if (!check(input)) throw invalid(describeSchemaError(check.errors?.[0]));
   return { enabled: input.enabled };
-}
-
-interface Problem {
-  path: string;
-  message: string;
-  value?: unknown;
 }
 
 interface Entry {
@@ -386,39 +359,6 @@ function checkSchedule(schedule: FaultSchedule): Problem | null {
   return null;
 }
 
-/** The checks a schema cannot say well: an action must do one coherent thing. */
-function checkAction(action: FaultAction): Problem | null {
-  const outcomes = [
-    action.status !== undefined ? `status ${action.status}` : null,
-    action.reset ? "reset" : null,
-    action.timeout ? "timeout" : null,
-    action.malformed ? "malformed" : null,
-  ].filter((outcome): outcome is string => outcome !== null);
-  if (outcomes.length === 0 && action.delayMs === undefined) {
-    return { path: "action", message: "does nothing; give status, delayMs, reset, timeout or malformed" };
-  }
-  if (outcomes.length > 1) {
-    return {
-      path: "action",
-      message: `${outcomes.join(" and ")} contradict each other; a fault ends with one of status, reset, timeout or malformed`,
-    };
-  }
-  if (action.afterCommit && action.status === undefined && !action.reset && !action.malformed) {
-    return {
-      path: "action.afterCommit",
-      message: "needs status, reset or malformed (what to do once the write has committed)",
-      value: action.afterCommit,
-    };
-  }
-  if (action.retryAfter !== undefined && action.status !== 429 && action.status !== 503) {
-    return { path: "action.retryAfter", message: "only goes with status 429 or 503", value: action.retryAfter };
-  }
-  if (action.jitterMs !== undefined && action.delayMs === undefined) {
-    return { path: "action.jitterMs", message: "needs delayMs", value: action.jitterMs };
-  }
-  return null;
-}
-
 function invalid(problem: Problem): ApiError {
   const details: ErrorDetails = { path: problem.path };
   if (problem.value !== undefined) details.value = problem.value;
@@ -469,122 +409,3 @@ function describeSchemaError(error: ErrorObject | undefined): Problem {
   }
 }
 
-function labelFor(action: FaultAction, ruleId: string | null): string {
-  const parts: string[] = [];
-  if (action.delayMs !== undefined) parts.push(`delay=${action.delayMs}`);
-  if (action.jitterMs !== undefined) parts.push(`jitter=${action.jitterMs}`);
-  if (action.status !== undefined) parts.push(String(action.status));
-  if (action.retryAfter !== undefined) parts.push(`retry-after=${action.retryAfter}`);
-  if (action.reset) parts.push("reset");
-  if (action.timeout) parts.push(`timeout;hold=${action.timeout.holdMs};then=${action.timeout.then}`);
-  if (action.malformed) parts.push("malformed");
-  if (action.afterCommit) parts.push("after-commit");
-  if (ruleId !== null) parts.push(`rule=${ruleId}`);
-  return parts.join(";");
-}
-
-const MILLIS = /^\d+$/;
-const SECONDS = /^\d+(\.\d+)?$/;
-
-/**
- * The per-request header `X-Emulator-Fault`: "503", "429;retry-after=2.5", "reset",
- * "500;after-commit", "malformed", "timeout;hold=1500;then=504", "delay=200;jitter=50;503".
- * Parameters are separated by ";" in any order; whitespace is tolerated, keywords are
- * case-insensitive; a parameter given twice, or one the fault cannot use, is refused.
- */
-export function parseFaultHeader(value: string): AppliedFault {
-  const refuse = (): ApiError =>
-    new ApiError(
-      "REQUEST_INVALID",
-      `X-Emulator-Fault: "${value}" is not a fault; use e.g. 503, 429;retry-after=2.5, reset, 500;after-commit`,
-      { details: { path: "X-Emulator-Fault", value } },
-    );
-  const seen = new Set<string>();
-  const action: FaultAction = {};
-  let timeout = false;
-  let hold: number | undefined;
-  let then: 504 | "drop" | undefined;
-
-  for (const segment of value.split(";")) {
-    const token = segment.trim().toLowerCase();
-    if (token === "") continue;
-    const equals = token.indexOf("=");
-    const key = equals < 0 ? (/^\d+$/.test(token) ? "status" : token) : token.slice(0, equals).trim();
-    const argument = equals < 0 ? token : token.slice(equals + 1).trim();
-    if (seen.has(key)) throw refuse();
-    seen.add(key);
-    const keyword = equals < 0;
-    if (key === "status" && keyword) {
-      const status = faultStatuses.find((candidate) => String(candidate) === argument);
-      if (status === undefined) throw refuse();
-      action.status = status;
-    } else if (key === "reset" && keyword) {
-      action.reset = true;
-    } else if (key === "malformed" && keyword) {
-      action.malformed = true;
-    } else if (key === "after-commit" && keyword) {
-      action.afterCommit = true;
-    } else if (key === "timeout" && keyword) {
-      timeout = true;
-    } else if ((key === "delay" || key === "jitter" || key === "hold") && !keyword) {
-      if (!MILLIS.test(argument)) throw refuse();
-      const ms = Number(argument);
-      if (ms > MAX_MS) throw refuse();
-      if (key === "delay") action.delayMs = ms;
-      else if (key === "jitter") action.jitterMs = ms;
-      else hold = ms;
-    } else if (key === "retry-after" && !keyword) {
-      if (!SECONDS.test(argument)) throw refuse();
-      action.retryAfter = Number(argument);
-    } else if (key === "then" && !keyword) {
-      if (argument === "504") then = 504;
-      else if (argument === "drop") then = "drop";
-      else throw refuse();
-    } else {
-      throw refuse();
-    }
-  }
-
-  if (timeout) {
-    if (hold === undefined || then === undefined) throw refuse();
-    action.timeout = { holdMs: hold, then };
-  } else if (hold !== undefined || then !== undefined) {
-    throw refuse();
-  }
-  if (checkAction(action)) throw refuse();
-  return { ruleId: null, action, label: labelFor(action, null) };
-}
-
-const statusFaults: Record<FaultStatus, { kind: ErrorKind; what: string }> = {
-  409: { kind: "WRITE_RACE", what: "write race with a concurrent request" },
-  429: { kind: "RATE_LIMITED", what: "rate limit exceeded" },
-  500: { kind: "INTERNAL", what: "internal error" },
-  502: { kind: "UPSTREAM_UNAVAILABLE", what: "upstream unavailable" },
-  503: { kind: "SERVICE_UNAVAILABLE", what: "service unavailable" },
-  504: { kind: "UPSTREAM_TIMEOUT", what: "upstream timeout" },
-};
-
-/**
- * The ApiError a status fault answers with, in the vendor's envelope. 429 always carries
- * Retry-After (the rule's, else 1); 503 only when the fault gives one.
- */
-export function faultError(applied: AppliedFault, status: FaultStatus): ApiError {
-  const { kind, what } = statusFaults[status];
-  const origin = applied.ruleId === null ? "X-Emulator-Fault header" : `emulator fault rule ${applied.ruleId}`;
-  const headers: Record<string, string> = {};
-  const retryAfter = applied.action.retryAfter;
-  if (status === 429) {
-    headers["Retry-After"] = String(retryAfter ?? 1);
-    // A real 429 says the quota is spent; a client's backpressure logic reads this header.
-    headers["X-RateLimit-Remaining"] = "0";
-  }
-  else if (status === 503 && retryAfter !== undefined) headers["Retry-After"] = String(retryAfter);
-  return new ApiError(kind, `Injected fault: ${what} (${origin})`, { headers });
-}
-
-/** The delay before acting: delayMs plus a whole number of jitter milliseconds in [0, jitterMs). */
-export function faultDelayMs(action: FaultAction, random: () => number): number {
-  const base = action.delayMs ?? 0;
-  if (!action.jitterMs) return base;
-  return base + Math.min(action.jitterMs - 1, Math.floor(random() * action.jitterMs));
-}
