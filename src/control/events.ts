@@ -1,5 +1,5 @@
 import type { Request, Response, Router } from "express";
-import { maxJournalQueryLimit, type Journal, type JournalEvent } from "../chaos/journal.js";
+import type { Journal, JournalEvent } from "../chaos/journal.js";
 import { ApiError } from "../domain/errors.js";
 import type { JobsStore } from "../store/jobs-store.js";
 
@@ -31,6 +31,8 @@ export class EventStream {
   readonly #heartbeatMs: number;
   readonly #maxBufferedBytes: number;
   readonly #clients = new Set<Response>();
+  /** Streams still being sent their backlog; they join `#clients` once caught up. */
+  readonly #replaying = new Set<Response>();
   #unsubscribe: (() => void) | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   #closed = false;
@@ -62,19 +64,46 @@ export class EventStream {
     });
     req.socket.setNoDelay(true);
     // retry: how soon a dropped EventSource reconnects (ms).
-    let backlog = "retry: 1000\n: connected\n\n";
-    if (after !== undefined) {
-      // Entries are parsed one at a time and written in chunks, so a backlog of thousands never
-      // exists as one string beside every parsed body.
-      for (const entry of this.#journal.after(after, maxJournalQueryLimit)) {
-        backlog += frame({ kind: "entry", entry });
-        if (backlog.length >= BACKLOG_CHUNK_CHARS) {
-          res.write(backlog);
-          backlog = "";
-        }
-      }
+    res.write("retry: 1000\n: connected\n\n");
+    if (after === undefined) {
+      this.#attach(res);
+      return;
     }
-    res.write(backlog);
+    this.#replaying.add(res);
+    void this.#replay(res, after).finally(() => this.#replaying.delete(res));
+  }
+
+  /**
+   * Sends the entries after `after` that the journal still holds, 64 KB at a time, waiting for the
+   * client to take each chunk before the next: a full journal is tens of MB once presented, and a
+   * client that reconnects (or many) must not make the emulator hold all of it in socket buffers.
+   * Entries recorded meanwhile are caught up the same way; the stream joins the live broadcast in
+   * the same tick as the last catch-up query finds nothing new, so no entry is missed or sent twice.
+   */
+  async #replay(res: Response, after: number): Promise<void> {
+    let last = after;
+    for (;;) {
+      if (res.destroyed || res.writableEnded) return;
+      let chunk = "";
+      for (const entry of this.#journal.after(last)) {
+        chunk += frame({ kind: "entry", entry });
+        last = entry.seq;
+        if (chunk.length >= BACKLOG_CHUNK_CHARS) break;
+      }
+      if (chunk === "") {
+        this.#attach(res);
+        return;
+      }
+      if (!res.write(chunk)) await drainedOrClosed(res);
+    }
+  }
+
+  /** Joins the live broadcast: journal entries and clears, job changes, heartbeats. */
+  #attach(res: Response): void {
+    if (this.#closed) {
+      res.end();
+      return;
+    }
     this.#clients.add(res);
     const drop = (): void => this.#remove(res);
     res.once("close", drop);
@@ -105,6 +134,7 @@ export class EventStream {
   /** Ends every stream and refuses new ones: stop() must not wait on connections that never go idle. */
   close(): void {
     this.#closed = true;
+    for (const res of [...this.#replaying]) res.end();
     for (const res of [...this.#clients]) {
       this.#remove(res);
       res.end();
@@ -142,6 +172,19 @@ export class EventStream {
 function frame(event: JournalEvent): string {
   if (event.kind === "entry") return `event: entry\nid: ${event.entry.seq}\ndata: ${JSON.stringify(event.entry)}\n\n`;
   return `event: cleared\ndata: ${JSON.stringify({ workspace: event.workspace })}\n\n`;
+}
+
+/** Resolves when the socket can take more, or when the client has gone. */
+function drainedOrClosed(res: Response): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.once("drain", done);
+    res.once("close", done);
+  });
 }
 
 function resumeAfter(req: Request): number | undefined {
