@@ -2,6 +2,35 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 import globals from "globals";
 
+const srcFolders = ["api", "chaos", "client", "contract", "control", "domain", "http", "runtime", "seed", "services", "store", "testing", "ui"];
+const topFiles = ["cli", "config", "index", "server"];
+
+/**
+ * Lint for one folder of src/: it may import the folders in `allowed`, only types from the ones
+ * in `typesOnly`, and nothing else of src/ (sibling files in the folder itself are always fine).
+ */
+function layer(folder, allowed, typesOnly) {
+  const name = folder.slice("src/".length);
+  const others = (list) => list.filter((other) => other !== name);
+  const forbidden = others(srcFolders).filter((other) => !allowed.includes(other) && !typesOnly.includes(other));
+  const forbiddenTop = topFiles.filter((file) => !allowed.includes(file) && !typesOnly.includes(file));
+  const message = `${folder} may import ${allowed.length ? allowed.join(", ") : "nothing else of src/"}${typesOnly.length ? ` (types only from ${typesOnly.join(", ")})` : ""}; see ARCHITECTURE.md.`;
+  const patterns = [
+    { group: [...forbidden.map((other) => `../${other}/*`), ...forbiddenTop.map((file) => `../${file}.js`)], message },
+  ];
+  const typePatterns = typesOnly.map((other) => ({
+    group: topFiles.includes(other) ? [`../${other}.js`] : [`../${other}/*`],
+    allowTypeImports: true,
+    message,
+  }));
+  return [
+    {
+      files: [`${folder}/**/*.ts`],
+      rules: { "no-restricted-imports": ["error", { patterns: [...patterns, ...typePatterns] }] },
+    },
+  ];
+}
+
 export default tseslint.config(
   { ignores: ["dist/", "node_modules/", "coverage/", ".cdp-emulator/", "test-results/"] },
   js.configs.recommended,
@@ -29,6 +58,18 @@ export default tseslint.config(
       ],
     },
   },
+  // The arrows of ARCHITECTURE.md, one block per folder: adapters (api, control, http) -> services ->
+  // domain, store, runtime, chaos, seed; domain imports nothing. A lower layer's types may be named
+  // by an adapter that is handed an instance (`import type`), but its code is reached through services.
+  ...layer("src/domain", [], []),
+  ...layer("src/store", ["domain"], []),
+  ...layer("src/runtime", ["domain"], []),
+  ...layer("src/seed", ["domain"], []),
+  ...layer("src/chaos", ["domain", "runtime"], []),
+  ...layer("src/services", ["domain", "store", "runtime", "chaos", "seed"], ["config"]),
+  ...layer("src/http", ["domain", "services"], ["store", "runtime", "chaos", "config"]),
+  ...layer("src/api", ["domain", "services", "http"], ["store", "runtime", "chaos"]),
+  ...layer("src/control", ["domain", "services", "http"], ["store", "runtime", "chaos", "config"]),
   {
     // The client ships to applications that talk to the real API: it may import only itself.
     files: ["src/client/**/*.ts"],

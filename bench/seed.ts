@@ -22,7 +22,7 @@ import { join } from "node:path";
 import { monotonicFactory } from "ulid";
 import { bundledSchemasDir } from "../src/config.js";
 import { seedGenerated } from "../src/control/seed.js";
-import { loadObjectSchemas } from "../src/object-schemas.js";
+import { loadObjectSchemas } from "../src/services/object-schemas.js";
 import { generateRecordStream } from "../src/seed/generate.js";
 import { createStore } from "../src/store/store.js";
 

@@ -10,7 +10,7 @@ import { ScenarioLoadError } from "./chaos/scenarios.js";
 import { createSeedRequestParser, seedGenerated } from "./control/seed.js";
 import { ApiError } from "./domain/errors.js";
 import { isLoopbackHost } from "./http/control-guard.js";
-import { loadObjectSchemas, SchemaLoadError } from "./object-schemas.js";
+import { loadObjectSchemas, SchemaLoadError } from "./services/object-schemas.js";
 import { SeedDataError } from "./seed/ndjson.js";
 import { createEmulator, PUBLIC_BASE_PATH, readVersion } from "./server.js";
 import { DatabaseInUseError } from "./store/database.js";

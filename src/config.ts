@@ -1,8 +1,8 @@
 import { isIP } from "node:net";
 import { fileURLToPath } from "node:url";
-import { defaultJournalMaxBytes } from "./chaos/journal.js";
+import { defaultJournalMaxBytes } from "./runtime/journal.js";
 import { collisionPolicies, type CollisionPolicy } from "./domain/object-schema.js";
-import { allScopes, type Scope } from "./store/workspaces-store.js";
+import { allScopes, TOKEN_PATTERN, WORKSPACE_PATTERN, type Scope } from "./domain/vocabulary.js";
 
 export const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof logLevels)[number];
@@ -252,8 +252,6 @@ function parseListSetting(value: string): string[] {
   return splitList(trimmed);
 }
 
-export const TOKEN_PATTERN = /^[A-Za-z0-9._~+/-]+=*$/;
-export const WORKSPACE_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
  * Token specs: `token` (workspace `default`, every scope), `token@workspace`, or a JSON object

@@ -1,11 +1,12 @@
 import { ApiError } from "../domain/errors.js";
 import { decodeCursor, encodeCursor, pageLimit } from "../domain/paging.js";
 import { parseBatchWrite } from "../domain/requests.js";
-import type { JobWorker } from "../jobs/worker.js";
-import type { ObjectRegistry } from "../object-schemas.js";
+import type { JobWorker } from "../services/job-worker.js";
+import type { ObjectRegistry } from "../domain/object-schema.js";
 import type { BatchOperation, JobRecord, JobsStore, RowError } from "../store/jobs-store.js";
-import type { Operation, OperationContext, OperationResult } from "./operation.js";
-import { findObject } from "./records.js";
+import type { Operation, OperationContext, OperationResult } from "../http/operation.js";
+import { findObject } from "../services/objects.js";
+import { describeJob } from "../services/presenters.js";
 
 export interface JobsDeps {
   objects: ObjectRegistry;
@@ -14,32 +15,9 @@ export interface JobsDeps {
   newJobId: () => string;
 }
 
-const FIRST_ERRORS = 10;
 export const MAX_PREFER_WAIT_SECONDS = 30;
 
-const iso = (epochMs: number | null): string | null => (epochMs === null ? null : new Date(epochMs).toISOString());
 const statusPath = (job: JobRecord): string => `/records/${job.object}/jobs/${job.id}`;
-
-/** The job as GET /records/{object}/jobs/{jobId} shows it. */
-export function describeJob(job: JobRecord, jobs: JobsStore) {
-  // A job that could not run at all carries its reason as its one error, with no row index.
-  const errors: (RowError | { index: null; code: string; message: string; path: null; value: null })[] =
-    job.state === "failed" && job.failure
-      ? [{ index: null, code: job.failure.code, message: job.failure.message, path: null, value: null }]
-      : jobs.errors(job.seq, 0, FIRST_ERRORS);
-  return {
-    jobId: job.id,
-    objectName: job.object,
-    operation: job.operation,
-    state: job.state,
-    createdAt: iso(job.createdAt),
-    startedAt: iso(job.startedAt),
-    completedAt: iso(job.completedAt),
-    metrics: job.metrics,
-    errors,
-    errorsPath: `${statusPath(job)}/errors`,
-  };
-}
 
 /** `Prefer: wait=N` (RFC 7240), capped at 30 seconds; undefined when absent or malformed. */
 export function preferredWaitSeconds(prefer: string | undefined): number | undefined {

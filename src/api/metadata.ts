@@ -1,23 +1,7 @@
-import type { ObjectDefinition } from "../domain/object-schema.js";
-import type { ObjectRegistry } from "../object-schemas.js";
-import type { Operation } from "./operation.js";
-import { findObject } from "./records.js";
-
-export function describeObject(object: ObjectDefinition) {
-  return {
-    objectName: object.objectName,
-    primaryKey: object.primaryKey,
-    identityKeys: object.identityKeys,
-    requiredFields: object.requiredFields,
-    fields: object.fields.map((field) => ({
-      name: field.name,
-      type: field.type,
-      format: field.format,
-      required: field.required,
-      identity: field.identity,
-    })),
-  };
-}
+import type { ObjectRegistry } from "../domain/object-schema.js";
+import type { Operation } from "../http/operation.js";
+import { findObject } from "../services/objects.js";
+import { describeObject } from "../services/presenters.js";
 
 export function createMetadataOperations(deps: { objects: ObjectRegistry }): Operation[] {
   return [

@@ -1,28 +1,16 @@
-import { ApiError, problemToError } from "../domain/errors.js";
+import { problemToError } from "../domain/errors.js";
 import { planAppend, planUpsert } from "../domain/identity.js";
-import type { ObjectDefinition } from "../domain/object-schema.js";
 import { parseSingleWrite } from "../domain/requests.js";
 import { checkRecord } from "../domain/validation.js";
-import type { ObjectRegistry } from "../object-schemas.js";
+import type { ObjectRegistry } from "../domain/object-schema.js";
 import type { RecordsStore } from "../store/records-store.js";
-import type { Operation, OperationContext } from "./operation.js";
+import { findObject } from "../services/objects.js";
+import type { Operation, OperationContext } from "../http/operation.js";
 
 export interface RecordsDeps {
   objects: ObjectRegistry;
   records: RecordsStore;
   newRecordId: () => string;
-}
-
-export function findObject(objects: ObjectRegistry, name: string | undefined): ObjectDefinition {
-  const object = name === undefined ? undefined : objects.get(name);
-  if (!object) {
-    throw new ApiError(
-      "NOT_FOUND",
-      `Object "${name ?? ""}" does not exist; GET /public/v1/metadata/objects lists the objects (${[...objects.keys()].join(", ")})`,
-      { details: { path: "objectName", value: name ?? null } },
-    );
-  }
-  return object;
 }
 
 const iso = (epochMs: number): string => new Date(epochMs).toISOString();

@@ -1,5 +1,5 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
-import type { OperationName } from "../api/operation.js";
+import type { OperationName } from "../domain/vocabulary.js";
 import { ApiError, type ErrorDetails } from "../domain/errors.js";
 import { MAX_MS, checkAction, faultStatuses, labelFor, type AppliedFault, type FaultAction, type Problem } from "./fault-action.js";
 import { seededRandom } from "./seeded-random.js";

@@ -4,7 +4,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { parseDocument } from "yaml";
 import { ApiError } from "../domain/errors.js";
 import { FaultRules } from "./faults.js";
-import type { RateLimits } from "./rate-limiter.js";
+import type { RateLimits } from "../runtime/rate-limiter.js";
 
 /**
  * Scenarios: named files (YAML or JSON) that put the emulator in a known condition — fault

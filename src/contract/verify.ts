@@ -3,8 +3,9 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 // Type-only, erased at build: the module itself is imported on demand below.
 import type * as PactModule from "@pact-foundation/pact";
-import { allScopes } from "../store/workspaces-store.js";
-import { TOKEN_PATTERN, type LogLevel } from "../config.js";
+import { allScopes } from "../domain/vocabulary.js";
+import type { LogLevel } from "../config.js";
+import { TOKEN_PATTERN } from "../domain/vocabulary.js";
 import { createEmulator } from "../server.js";
 import { ControlClient } from "../testing/control-client.js";
 import { findProviderState, isTokenState, providerStates, type StateValues } from "./provider-states.js";

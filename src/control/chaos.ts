@@ -1,9 +1,9 @@
 import type { Router } from "express";
-import type { EmulatorClock } from "../chaos/clock.js";
-import { parseIsoDuration } from "../chaos/duration.js";
+import type { EmulatorClock } from "../runtime/clock.js";
+import { parseIsoDuration } from "../domain/duration.js";
 import { parseFaultPatch, type FaultRules } from "../chaos/faults.js";
-import type { Journal } from "../chaos/journal.js";
-import type { RateLimiter, RateLimits } from "../chaos/rate-limiter.js";
+import type { Journal } from "../runtime/journal.js";
+import type { RateLimiter, RateLimits } from "../runtime/rate-limiter.js";
 import { ApiError } from "../domain/errors.js";
 import { isPlainObject } from "../domain/validation.js";
 import { parseJournalFilter } from "./journal-query.js";

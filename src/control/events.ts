@@ -1,5 +1,5 @@
 import type { Request, Response, Router } from "express";
-import type { Journal, JournalEvent } from "../chaos/journal.js";
+import type { Journal, JournalEvent } from "../runtime/journal.js";
 import { ApiError } from "../domain/errors.js";
 import type { JobsStore } from "../store/jobs-store.js";
 

@@ -1,12 +1,12 @@
 import type { Router } from "express";
-import { describeJob } from "../api/jobs.js";
-import { findObject } from "../api/records.js";
-import type { Clock } from "../chaos/clock.js";
-import { WORKSPACE_PATTERN } from "../config.js";
+import { describeJob } from "../services/presenters.js";
+import { findObject } from "../services/objects.js";
+import type { Clock } from "../runtime/clock.js";
+import { WORKSPACE_PATTERN } from "../domain/vocabulary.js";
 import { ApiError } from "../domain/errors.js";
 import { parseBatchWrite } from "../domain/requests.js";
-import type { JobWorker } from "../jobs/worker.js";
-import type { ObjectRegistry } from "../object-schemas.js";
+import type { JobWorker } from "../services/job-worker.js";
+import type { ObjectRegistry } from "../domain/object-schema.js";
 import type { Store } from "../store/store.js";
 import { seedRecords } from "./scenarios.js";
 

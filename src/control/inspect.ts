@@ -1,8 +1,8 @@
 import type { Router } from "express";
-import type { Clock } from "../chaos/clock.js";
-import { findObject } from "../api/records.js";
+import type { Clock } from "../runtime/clock.js";
+import { findObject } from "../services/objects.js";
 import { ApiError } from "../domain/errors.js";
-import type { ObjectRegistry } from "../object-schemas.js";
+import type { ObjectRegistry } from "../domain/object-schema.js";
 import type { Store } from "../store/store.js";
 import { workspaceOf } from "./workspaces.js";
 

@@ -1,5 +1,5 @@
 import { ApiError } from "../domain/errors.js";
-import { defaultJournalQueryLimit, invalidParam, maxJournalQueryLimit, parseSince, type JournalFilter } from "../chaos/journal.js";
+import { defaultJournalQueryLimit, invalidParam, maxJournalQueryLimit, parseSince, type JournalFilter } from "../runtime/journal.js";
 
 const filterParams = ["operation", "object", "status", "idempotencyKey", "workspace", "since", "limit"] as const;
 

@@ -1,11 +1,11 @@
 import express, { type Request, type Router } from "express";
 import type { Logger } from "pino";
-import { describeJob } from "../api/jobs.js";
-import { findObject } from "../api/records.js";
-import type { EmulatorClock } from "../chaos/clock.js";
+import { describeJob } from "../services/presenters.js";
+import { findObject } from "../services/objects.js";
+import type { EmulatorClock } from "../runtime/clock.js";
 import type { FaultRules } from "../chaos/faults.js";
-import type { Journal } from "../chaos/journal.js";
-import type { RateLimiter } from "../chaos/rate-limiter.js";
+import type { Journal } from "../runtime/journal.js";
+import type { RateLimiter } from "../runtime/rate-limiter.js";
 import { ApiError } from "../domain/errors.js";
 import { decodeCursor, encodeCursor, optionalString, pageLimit } from "../domain/paging.js";
 import type { StoredRow } from "../domain/identity.js";
@@ -14,8 +14,8 @@ import { controlGuard, type ControlGuardOptions } from "../http/control-guard.js
 import { correlationId } from "../http/correlation-id.js";
 import { errorEnvelope } from "../http/error-envelope.js";
 import { controlJsonBody } from "../http/json-body.js";
-import type { JobWorker } from "../jobs/worker.js";
-import type { ObjectRegistry } from "../object-schemas.js";
+import type { JobWorker } from "../services/job-worker.js";
+import type { ObjectRegistry } from "../domain/object-schema.js";
 import { jobStates, type JobState } from "../store/jobs-store.js";
 import type { RowFilter, RowOrder } from "../store/records-store.js";
 import type { Store } from "../store/store.js";

@@ -1,10 +1,10 @@
 import type { Router } from "express";
-import type { EmulatorClock } from "../chaos/clock.js";
+import type { EmulatorClock } from "../runtime/clock.js";
 import type { FaultRules } from "../chaos/faults.js";
-import type { RateLimiter, RateLimits } from "../chaos/rate-limiter.js";
+import type { RateLimiter, RateLimits } from "../runtime/rate-limiter.js";
 import type { Scenario, ScenarioCatalogue, ScenarioSeed } from "../chaos/scenarios.js";
 import { ApiError } from "../domain/errors.js";
-import type { ObjectRegistry } from "../object-schemas.js";
+import type { ObjectRegistry } from "../domain/object-schema.js";
 import type { Store } from "../store/store.js";
 import { writeSeedRecord } from "./seed.js";
 

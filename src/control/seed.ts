@@ -2,14 +2,14 @@ import { randomInt } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { Ajv, type ErrorObject, type JSONSchemaType } from "ajv";
 import type { Response, Router } from "express";
-import { findObject } from "../api/records.js";
-import type { Clock } from "../chaos/clock.js";
-import { WORKSPACE_PATTERN } from "../config.js";
+import { findObject } from "../services/objects.js";
+import type { Clock } from "../runtime/clock.js";
+import { WORKSPACE_PATTERN } from "../domain/vocabulary.js";
 import { ApiError, problemToError } from "../domain/errors.js";
 import { planAppend, planUpsert } from "../domain/identity.js";
 import type { ObjectDefinition } from "../domain/object-schema.js";
 import { checkRecord, type Fields } from "../domain/validation.js";
-import type { ObjectRegistry } from "../object-schemas.js";
+import type { ObjectRegistry } from "../domain/object-schema.js";
 import {
   DEFAULT_WORKSPACE,
   formatSeedLine,

@@ -1,13 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { Ajv, type JSONSchemaType, type ValidateFunction } from "ajv";
 import type { Request, Router } from "express";
-import type { Clock } from "../chaos/clock.js";
-import { TOKEN_PATTERN, WORKSPACE_PATTERN } from "../config.js";
+import type { Clock } from "../runtime/clock.js";
+import { TOKEN_PATTERN, WORKSPACE_PATTERN } from "../domain/vocabulary.js";
 import { ApiError } from "../domain/errors.js";
 import { optionalString } from "../domain/paging.js";
 import { resolveBearer } from "../http/auth.js";
 import type { Store } from "../store/store.js";
-import { allScopes, type Scope } from "../store/workspaces-store.js";
+import { allScopes, type Scope } from "../domain/vocabulary.js";
 
 interface NewWorkspace {
   name?: string;

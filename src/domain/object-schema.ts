@@ -231,3 +231,6 @@ function valueAt(root: unknown, pointer: string): unknown {
   }
   return current;
 }
+
+/** Every object the emulator serves, by name. */
+export type ObjectRegistry = ReadonlyMap<string, ObjectDefinition>;

@@ -1,7 +1,8 @@
 import type { RequestHandler, Response } from "express";
-import type { Clock } from "../chaos/clock.js";
+import type { Clock } from "../runtime/clock.js";
 import { ApiError } from "../domain/errors.js";
-import type { Scope, TokenRecord, WorkspacesStore } from "../store/workspaces-store.js";
+import type { Scope } from "../domain/vocabulary.js";
+import type { TokenRecord, WorkspacesStore } from "../store/workspaces-store.js";
 
 const CHALLENGE = { "WWW-Authenticate": 'Bearer realm="cdp-emulator"' };
 const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i;

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { maxHeaderSize, STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
-import type { RateDecision } from "../chaos/rate-limiter.js";
+import type { RateDecision } from "../runtime/rate-limiter.js";
 import { ApiError } from "../domain/errors.js";
 
 interface ParserError extends Error {

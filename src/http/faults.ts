@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Request, RequestHandler, Response } from "express";
 import { faultDelayMs, faultError, parseFaultHeader, type AppliedFault, type FaultRules, type RequestFacts } from "../chaos/faults.js";
-import type { OperationName } from "../api/operation.js";
+import type { OperationName } from "../domain/vocabulary.js";
 import { ApiError } from "../domain/errors.js";
 
 export interface FaultDeps {

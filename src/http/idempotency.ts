@@ -1,4 +1,4 @@
-import type { Clock } from "../chaos/clock.js";
+import type { Clock } from "../runtime/clock.js";
 import { ApiError } from "../domain/errors.js";
 import { requestFingerprint } from "../domain/fingerprint.js";
 import type { IdempotencyStore, StoredResponse } from "../store/idempotency-store.js";

@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from "express";
 import type { Logger } from "pino";
-import type { Operation, OperationResult } from "../api/operation.js";
-import type { Clock } from "../chaos/clock.js";
+import type { Operation, OperationResult } from "./operation.js";
+import type { Clock } from "../runtime/clock.js";
 import type { AppliedFault, FaultRules } from "../chaos/faults.js";
-import type { Journal } from "../chaos/journal.js";
-import type { RateLimiter } from "../chaos/rate-limiter.js";
+import type { Journal } from "../runtime/journal.js";
+import type { RateLimiter } from "../runtime/rate-limiter.js";
 import { ApiError } from "../domain/errors.js";
 import type { Store } from "../store/store.js";
 import { authenticate, requireScope } from "./auth.js";

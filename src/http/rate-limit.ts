@@ -1,6 +1,6 @@
 import type { RequestHandler, Response } from "express";
-import type { Operation } from "../api/operation.js";
-import type { RateDecision, RateLimiter } from "../chaos/rate-limiter.js";
+import type { Operation } from "./operation.js";
+import type { RateDecision, RateLimiter } from "../runtime/rate-limiter.js";
 import { ApiError } from "../domain/errors.js";
 import { authOf } from "./auth.js";
 

@@ -1,5 +1,5 @@
 import { describeJsonProblem, findJsonProblem } from "../domain/json-safety.js";
-import { WORKSPACE_PATTERN } from "../config.js";
+import { WORKSPACE_PATTERN } from "../domain/vocabulary.js";
 import { isPlainObject, type Fields } from "../domain/validation.js";
 
 /**

@@ -1,6 +1,7 @@
+import type { JobState } from "../domain/vocabulary.js";
 import type { Database } from "./database.js";
 
-export type JobState = "queued" | "processing" | "completed" | "failed";
+export type { JobState };
 export const jobStates: readonly JobState[] = ["queued", "processing", "completed", "failed"];
 export type BatchOperation = "append-batch" | "upsert-batch";
 

@@ -1,7 +1,6 @@
+import type { Scope } from "../domain/vocabulary.js";
 import type { Database } from "./database.js";
 
-export const allScopes = ["records:write", "records:read", "metadata:read"] as const;
-export type Scope = (typeof allScopes)[number];
 
 export type TokenSource = "config" | "minted";
 

@@ -4,7 +4,7 @@
  * the same process, another process or a container.
  */
 // Types only: erased at build time, so the runtime still imports nothing of the emulator.
-import type { JournalEntry, JournalFilter } from "../chaos/journal.js";
+import type { JournalEntry, JournalFilter } from "../runtime/journal.js";
 import type { ScenarioApplied } from "../control/scenarios.js";
 import type { SeedResult } from "../control/seed.js";
 
@@ -56,7 +56,7 @@ export interface RecordListOptions {
 export type JournalQuery = JournalFilter & { limit?: number };
 
 /** As the journal keeps it (request and response bodies included); one type for both sides. */
-export type { JournalEntry } from "../chaos/journal.js";
+export type { JournalEntry } from "../runtime/journal.js";
 
 export interface ScenarioSummary {
   name: string;

@@ -1,5 +1,5 @@
 import { createEmulator, PUBLIC_BASE_PATH, type Emulator, type EmulatorOptions } from "../server.js";
-import { allScopes } from "../store/workspaces-store.js";
+import { allScopes } from "../domain/vocabulary.js";
 import { ControlClient } from "./control-client.js";
 
 /**

@@ -28,7 +28,7 @@ const READY_LINE = /^cdp-emulator \S+ ready at (http:\/\/127\.0\.0\.1:(\d+)) /;
 const TOKEN = "dev-token";
 const AUTH = { Authorization: `Bearer ${TOKEN}` };
 const ROWS_PER_BATCH = 10_000;
-/** The worker's chunk size (src/jobs/worker.ts); only used to pick a kill point, never asserted. */
+/** The worker's chunk size (src/services/job-worker.ts); only used to pick a kill point, never asserted. */
 const CHUNK = 1_000;
 const NAIVE_DATETIME = "2026-04-21 15:30:00";
 const INVALID_CODE = "CDP_ETL.VALIDATION.REQUEST_INVALID";

@@ -5,7 +5,7 @@ import { connect, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import express from "express";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { Journal, type NewJournalEntry } from "../../src/chaos/journal.js";
+import { Journal, type NewJournalEntry } from "../../src/runtime/journal.js";
 import { EventStream } from "../../src/control/events.js";
 import type { JobsStore } from "../../src/store/jobs-store.js";
 import { AUTH, call, startEmulator, tempDir, type TestEmulator } from "../helpers/emulator.js";

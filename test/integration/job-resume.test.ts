@@ -1,10 +1,10 @@
 import { join } from "node:path";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
-import { EmulatorClock } from "../../src/chaos/clock.js";
+import { EmulatorClock } from "../../src/runtime/clock.js";
 import { bundledSchemasDir } from "../../src/config.js";
-import { JobWorker } from "../../src/jobs/worker.js";
-import { loadObjectSchemas } from "../../src/object-schemas.js";
+import { JobWorker } from "../../src/services/job-worker.js";
+import { loadObjectSchemas } from "../../src/services/object-schemas.js";
 import { createStore, type Store } from "../../src/store/store.js";
 import { tempDir } from "../helpers/emulator.js";
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { defaultJournalMaxBytes, maxJournalBodyBytes, type JournalEntry } from "../../src/chaos/journal.js";
+import { defaultJournalMaxBytes, maxJournalBodyBytes, type JournalEntry } from "../../src/runtime/journal.js";
 import { AUTH, call, startEmulator, type TestEmulator } from "../helpers/emulator.js";
 
 const UPSERT = "/public/v1/records/profiles/upsert";

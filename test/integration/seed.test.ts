@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { bundledSchemasDir } from "../../src/config.js";
 import { createSchemaCompiler, type ObjectDefinition } from "../../src/domain/object-schema.js";
 import { checkRecord, findMissingRequired } from "../../src/domain/validation.js";
-import { loadObjectSchemas } from "../../src/object-schemas.js";
+import { loadObjectSchemas } from "../../src/services/object-schemas.js";
 import { DEFAULT_REFERENCE_TIME, generateRecords } from "../../src/seed/generate.js";
 import { createEmulator, SeedDataError } from "../../src/server.js";
 import { AUTH, call, startEmulator, tempDir, type TestEmulator } from "../helpers/emulator.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseIsoDuration } from "../../src/chaos/duration.js";
+import { parseIsoDuration } from "../../src/domain/duration.js";
 import { ApiError } from "../../src/domain/errors.js";
 
 const second = 1000;

@@ -4,7 +4,7 @@ import { ApiError } from "../../src/domain/errors.js";
 import { planAppend, planUpsert, type IdentityLookup, type StoredRow } from "../../src/domain/identity.js";
 import type { CollisionPolicy } from "../../src/domain/object-schema.js";
 import type { Fields } from "../../src/domain/validation.js";
-import { loadObjectSchemas } from "../../src/object-schemas.js";
+import { loadObjectSchemas } from "../../src/services/object-schemas.js";
 
 const profiles = loadObjectSchemas(bundledSchemasDir()).get("profiles")!;
 

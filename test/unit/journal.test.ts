@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { EmulatorClock } from "../../src/chaos/clock.js";
+import { EmulatorClock } from "../../src/runtime/clock.js";
 import {
   Journal,
   journalEntryOverheadBytes,
@@ -8,7 +8,7 @@ import {
   maxJournalHeaders,
   type JournalEntry,
   type NewJournalEntry,
-} from "../../src/chaos/journal.js";
+} from "../../src/runtime/journal.js";
 import { parseJournalFilter } from "../../src/control/journal-query.js";
 import { ConfigError, resolveConfig } from "../../src/config.js";
 import { ApiError } from "../../src/domain/errors.js";

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { bundledSchemasDir } from "../../src/config.js";
 import { createSchemaCompiler } from "../../src/domain/object-schema.js";
 import { checkMatchKey, checkRecord, findMissingRequired } from "../../src/domain/validation.js";
-import { loadObjectSchemas } from "../../src/object-schemas.js";
+import { loadObjectSchemas } from "../../src/services/object-schemas.js";
 
 const objects = loadObjectSchemas(bundledSchemasDir());
 const profiles = objects.get("profiles")!;

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { EmulatorClock } from "../../src/chaos/clock.js";
-import { RateLimiter, type RateLimits } from "../../src/chaos/rate-limiter.js";
+import { EmulatorClock } from "../../src/runtime/clock.js";
+import { RateLimiter, type RateLimits } from "../../src/runtime/rate-limiter.js";
 import { ApiError } from "../../src/domain/errors.js";
 
 const start = Date.UTC(2024, 4, 1, 12, 0, 0); // a whole second

@@ -1,10 +1,10 @@
 import type { Logger } from "pino";
-import type { Clock } from "../chaos/clock.js";
+import type { Clock } from "../runtime/clock.js";
 import { ApiError, capDetails, errorCatalogue } from "../domain/errors.js";
 import { planAppend, planUpsert } from "../domain/identity.js";
 import type { ObjectDefinition } from "../domain/object-schema.js";
 import { checkRecord, isPlainObject } from "../domain/validation.js";
-import type { ObjectRegistry } from "../object-schemas.js";
+import type { ObjectRegistry } from "../domain/object-schema.js";
 import type { JobRecord, RowError } from "../store/jobs-store.js";
 import type { Store } from "../store/store.js";
 

@@ -1,4 +1,6 @@
-import type { Scope } from "../store/workspaces-store.js";
+import type { OperationName, Scope } from "../domain/vocabulary.js";
+
+export type { OperationName };
 
 /**
  * A public API operation, independent of Express: the pipeline (http/pipeline.ts) matches the
@@ -6,7 +8,6 @@ import type { Scope } from "../store/workspaces-store.js";
  * context into a result. Handlers are synchronous so a write and its stored idempotent
  * response commit in one SQLite transaction.
  */
-export type OperationName = "append" | "upsert" | "append-batch" | "upsert-batch" | "job-status" | "metadata";
 
 export interface OperationContext {
   workspace: string;

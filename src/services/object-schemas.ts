@@ -1,8 +1,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
-import { createSchemaCompiler, ObjectSchemaError, type CollisionPolicy, type ObjectDefinition } from "./domain/object-schema.js";
+import { createSchemaCompiler, ObjectSchemaError, type CollisionPolicy, type ObjectDefinition, type ObjectRegistry } from "../domain/object-schema.js";
 
-export type ObjectRegistry = ReadonlyMap<string, ObjectDefinition>;
 
 /** Start-up refuses to run on a bad schema folder and says which file and what is wrong. */
 export class SchemaLoadError extends Error {

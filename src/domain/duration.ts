@@ -1,4 +1,4 @@
-import { ApiError } from "../domain/errors.js";
+import { ApiError } from "./errors.js";
 
 /**
  * ISO 8601 durations of fixed length, for advancing the emulator clock: weeks, days, hours,

@@ -1,0 +1,20 @@
+/**
+ * The words every layer shares: which operations the public API has, which scopes a token can
+ * hold, what a job's state can be, and what a token or workspace name may look like. They live
+ * here once so the server, the control plane, `testing/` and the dashboard cannot drift apart
+ * (the dashboard imports this file too, so it stays free of Node and of everything else).
+ */
+
+export const operationNames = ["append", "upsert", "append-batch", "upsert-batch", "job-status", "metadata"] as const;
+export type OperationName = (typeof operationNames)[number];
+
+export const allScopes = ["records:write", "records:read", "metadata:read"] as const;
+export type Scope = (typeof allScopes)[number];
+
+export const jobStates = ["queued", "processing", "completed", "failed"] as const;
+export type JobState = (typeof jobStates)[number];
+
+/** Bearer tokens: RFC 6750's b64token. */
+export const TOKEN_PATTERN = /^[A-Za-z0-9._~+/-]+=*$/;
+/** Workspace names: safe in a URL, a file name and a log line without quoting. */
+export const WORKSPACE_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
