@@ -16,7 +16,7 @@ import { errorEnvelope } from "../http/error-envelope.js";
 import { controlJsonBody } from "../http/json-body.js";
 import type { JobWorker } from "../services/job-worker.js";
 import type { ObjectRegistry } from "../domain/object-schema.js";
-import { jobStates, type JobState } from "../store/jobs-store.js";
+import { jobStates, type JobState } from "../domain/vocabulary.js";
 import type { RowFilter, RowOrder } from "../store/records-store.js";
 import type { Store } from "../store/store.js";
 import { registerChaosRoutes } from "./chaos.js";

@@ -1,8 +1,6 @@
 import type { JobState } from "../domain/vocabulary.js";
 import type { Database } from "./database.js";
 
-export type { JobState };
-export const jobStates: readonly JobState[] = ["queued", "processing", "completed", "failed"];
 export type BatchOperation = "append-batch" | "upsert-batch";
 
 export interface JobMetrics {
