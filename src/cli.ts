@@ -5,15 +5,13 @@
 // bench). `npm start` and the Docker image pass it too; bench/lib.ts reads it from this line so
 // the benches run the emulator as the bin does.
 import { Command, Option } from "commander";
-import { ConfigError, environmentVariables, resolveConfig, type RawSettings } from "./config.js";
-import { ScenarioLoadError } from "./chaos/scenarios.js";
+import { environmentVariables, resolveConfig, type RawSettings } from "./config.js";
 import { createSeedRequestParser, seedGenerated } from "./control/seed.js";
 import { ApiError } from "./domain/errors.js";
 import { isLoopbackHost } from "./http/control-guard.js";
-import { loadObjectSchemas, SchemaLoadError } from "./services/object-schemas.js";
-import { SeedDataError } from "./seed/ndjson.js";
+import { loadObjectSchemas } from "./services/object-schemas.js";
+import { StartupError } from "./domain/startup-error.js";
 import { createEmulator, PUBLIC_BASE_PATH, readVersion } from "./server.js";
-import { DatabaseInUseError } from "./store/database.js";
 import { createIdFactory } from "./store/ids.js";
 import { createStore, type Store } from "./store/store.js";
 
@@ -33,15 +31,7 @@ async function start(flags: RawSettings): Promise<void> {
     const config = resolveConfig(flags, process.env);
     emulator = createEmulator(config);
   } catch (error) {
-    if (
-      error instanceof ConfigError ||
-      error instanceof SchemaLoadError ||
-      error instanceof ScenarioLoadError ||
-      error instanceof SeedDataError
-    ) {
-      fail(error.message, 2);
-    }
-    if (error instanceof DatabaseInUseError) fail(error.message, 1);
+    if (error instanceof StartupError) fail(error.message, error.exitCode);
     // A path that is a folder, unwritable, or not a database: one line, not a stack.
     if ((error as Error).name === "SqliteError") fail(`cannot open the database: ${(error as Error).message} (check --db)`, 2);
     throw error;
@@ -130,7 +120,7 @@ async function seed(flags: SeedFlags): Promise<void> {
       workspace: flags.workspace,
     });
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof SchemaLoadError) fail(error.message, 2);
+    if (error instanceof StartupError && error.problem !== "database-in-use") fail(error.message, error.exitCode);
     if (error instanceof ApiError && error.kind === "NOT_FOUND") fail(`--object ${error.message}`, 2);
     // "count: must be …" reads as the flag: "--count must be …".
     if (error instanceof ApiError) fail(error.message.replace(/^(\w+): /, "--$1 "), 2);
@@ -140,7 +130,7 @@ async function seed(flags: SeedFlags): Promise<void> {
   try {
     store = createStore(config.db);
   } catch (error) {
-    if (error instanceof DatabaseInUseError) fail(`${error.message}; or seed the running emulator with POST /_emulator/seed`, 1);
+    if (error instanceof StartupError) fail(`${error.message}; or seed the running emulator with POST /_emulator/seed`, error.exitCode);
     if ((error as Error).name === "SqliteError") fail(`cannot open the database: ${(error as Error).message} (check --db)`, 2);
     throw error;
   }
@@ -254,7 +244,7 @@ async function verify(flags: VerifyFlags): Promise<void> {
   const logLevel = flags.logLevel ?? "warn";
   if (!(PACT_LOG_LEVELS as readonly string[]).includes(logLevel)) fail(`--log-level must be one of ${PACT_LOG_LEVELS.join(", ")}`, 2);
   // Loaded only for this command: the emulator itself must not need Pact installed.
-  const { verifyPacts, VerifyInputError } = await import("./contract/verify.js");
+  const { verifyPacts } = await import("./contract/verify.js");
   try {
     const summary = await verifyPacts({
       pacts: flags.pact,
@@ -266,7 +256,7 @@ async function verify(flags: VerifyFlags): Promise<void> {
       `cdp-emulator: verified ${summary.interactions} interaction${summary.interactions === 1 ? "" : "s"} in ${summary.files.length} pact file${summary.files.length === 1 ? "" : "s"}\n`,
     );
   } catch (error) {
-    if (error instanceof VerifyInputError || error instanceof SchemaLoadError) fail(error.message, 2);
+    if (error instanceof StartupError) fail(error.message, error.exitCode);
     fail(`verification failed: ${(error as Error).message}`, 1);
   }
 }

@@ -1,3 +1,4 @@
+import { StartupError } from "./domain/startup-error.js";
 import { isIP } from "node:net";
 import { fileURLToPath } from "node:url";
 import { defaultJournalMaxBytes } from "./runtime/journal.js";
@@ -86,13 +87,6 @@ export const defaultConfig = (): Config => ({
   controlToken: null,
 });
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ConfigError";
-  }
-}
-
 /** What the command line hands over: every value still a string, as typed. */
 export interface RawSettings {
   host?: string;
@@ -161,14 +155,14 @@ export function resolveConfig(flags: RawSettings, env: Record<string, string | u
 
   const host = pick("host");
   if (host !== undefined) {
-    if (host.trim() === "") throw new ConfigError("--host must not be empty");
+    if (host.trim() === "") throw new StartupError("config", "--host must not be empty");
     config.host = host;
   }
   const port = pick("port");
   if (port !== undefined) config.port = parseInteger(port, "--port", { min: 0, max: 65535 });
   const db = pick("db");
   if (db !== undefined) {
-    if (db.trim() === "") throw new ConfigError("--db must be a file path or :memory:");
+    if (db.trim() === "") throw new StartupError("config", "--db must be a file path or :memory:");
     config.db = db;
   }
   const schemas = pick("schemas");
@@ -176,7 +170,7 @@ export function resolveConfig(flags: RawSettings, env: Record<string, string | u
   const logLevel = pick("logLevel");
   if (logLevel !== undefined) {
     if (!(logLevels as readonly string[]).includes(logLevel)) {
-      throw new ConfigError(`--log-level must be one of ${logLevels.join(", ")} (got "${logLevel}")`);
+      throw new StartupError("config", `--log-level must be one of ${logLevels.join(", ")} (got "${logLevel}")`);
     }
     config.logLevel = logLevel as LogLevel;
   }
@@ -218,9 +212,9 @@ export const CONTROL_TOKEN_MIN_LENGTH = 16;
  * message never quotes it: it is a secret.
  */
 export function checkControlToken(token: string): string {
-  if (/\s/.test(token)) throw new ConfigError("--control-token must not contain whitespace (it is sent as \"Authorization: Bearer <token>\")");
+  if (/\s/.test(token)) throw new StartupError("config", "--control-token must not contain whitespace (it is sent as \"Authorization: Bearer <token>\")");
   if (token.length < CONTROL_TOKEN_MIN_LENGTH) {
-    throw new ConfigError(
+    throw new StartupError("config", 
       `--control-token must be at least ${CONTROL_TOKEN_MIN_LENGTH} characters (got ${token.length}); generate one with: openssl rand -hex 24`,
     );
   }
@@ -231,7 +225,7 @@ export function checkControlToken(token: string): string {
 function checkAllowedHost(host: string): string {
   const ipv6 = isIP(host.replace(/^\[(.*)\]$/, "$1")) === 6;
   if (!ipv6 && !/^[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?\.?$/.test(host)) {
-    throw new ConfigError(`--allowed-host "${host}" must be a host name or address without scheme, port or path, like cdp-emulator or 10.0.0.5`);
+    throw new StartupError("config", `--allowed-host "${host}" must be a host name or address without scheme, port or path, like cdp-emulator or 10.0.0.5`);
   }
   return host.toLowerCase();
 }
@@ -244,9 +238,9 @@ function parseListSetting(value: string): string[] {
     try {
       parsed = JSON.parse(trimmed);
     } catch (error) {
-      throw new ConfigError(`${environmentVariables.token} is not valid JSON: ${(error as Error).message}`);
+      throw new StartupError("config", `${environmentVariables.token} is not valid JSON: ${(error as Error).message}`);
     }
-    if (!Array.isArray(parsed)) throw new ConfigError(`${environmentVariables.token} must be a JSON array`);
+    if (!Array.isArray(parsed)) throw new StartupError("config", `${environmentVariables.token} must be a JSON array`);
     return parsed.map((item) => (typeof item === "string" ? item : JSON.stringify(item)));
   }
   return splitList(trimmed);
@@ -258,18 +252,18 @@ function parseListSetting(value: string): string[] {
  * `{"token","workspace","scopes","expiresAt"}` for narrower scopes and an expiry.
  */
 export function parseTokens(specs: string[]): TokenConfig[] {
-  if (specs.length === 0) throw new ConfigError("at least one token is needed; give --token <token>");
+  if (specs.length === 0) throw new StartupError("config", "at least one token is needed; give --token <token>");
   const tokens = specs.map((spec, index): TokenConfig => {
     const which = tokenName(index);
     if (spec.startsWith("{")) return parseTokenObject(spec, which);
     const [token = "", workspace = "default", ...rest] = spec.split("@");
-    if (rest.length > 0) throw new ConfigError(`${which}: use token@workspace, with one @`);
+    if (rest.length > 0) throw new StartupError("config", `${which}: use token@workspace, with one @`);
     return checkToken({ token, workspace, scopes: [...allScopes], expiresAt: null }, which);
   });
   const seen = new Map<string, number>();
   tokens.forEach(({ token }, index) => {
     const first = seen.get(token);
-    if (first !== undefined) throw new ConfigError(`${tokenName(index)} is the same as ${tokenName(first)}: give each token once`);
+    if (first !== undefined) throw new StartupError("config", `${tokenName(index)} is the same as ${tokenName(first)}: give each token once`);
     seen.set(token, index);
   });
   return tokens;
@@ -287,16 +281,16 @@ function parseTokenObject(spec: string, which: string): TokenConfig {
     parsed = JSON.parse(spec);
   } catch {
     // Not the parser's message: it quotes the text, token and all.
-    throw new ConfigError(`${which} starts with { but is not valid JSON: give {"token": "...", "workspace": "...", "scopes": [...]}`);
+    throw new StartupError("config", `${which} starts with { but is not valid JSON: give {"token": "...", "workspace": "...", "scopes": [...]}`);
   }
   const object = parsed as Record<string, unknown>;
   const scopes = object["scopes"] ?? [...allScopes];
   if (!Array.isArray(scopes) || scopes.some((scope) => !(allScopes as readonly unknown[]).includes(scope))) {
-    throw new ConfigError(`${which}: scopes must be a list drawn from ${allScopes.join(", ")}`);
+    throw new StartupError("config", `${which}: scopes must be a list drawn from ${allScopes.join(", ")}`);
   }
   const expiresAt = object["expiresAt"] ?? null;
   if (expiresAt !== null && (typeof expiresAt !== "string" || Number.isNaN(Date.parse(expiresAt)))) {
-    throw new ConfigError(`${which}: expiresAt must be an ISO 8601 timestamp`);
+    throw new StartupError("config", `${which}: expiresAt must be an ISO 8601 timestamp`);
   }
   return checkToken({
     token: String(object["token"] ?? ""),
@@ -308,10 +302,10 @@ function parseTokenObject(spec: string, which: string): TokenConfig {
 
 function checkToken(token: TokenConfig, which: string): TokenConfig {
   if (!TOKEN_PATTERN.test(token.token)) {
-    throw new ConfigError(`${which} must be non-empty and use only letters, digits and -._~+/`);
+    throw new StartupError("config", `${which} must be non-empty and use only letters, digits and -._~+/`);
   }
   if (!WORKSPACE_PATTERN.test(token.workspace)) {
-    throw new ConfigError(`workspace "${token.workspace}" must be 1-64 letters, digits, - or _`);
+    throw new StartupError("config", `workspace "${token.workspace}" must be 1-64 letters, digits, - or _`);
   }
   return token;
 }
@@ -321,7 +315,7 @@ function parseCollisionPolicies(specs: string[]): Record<string, CollisionPolicy
   for (const spec of specs) {
     const [object, policy] = spec.split("=");
     if (!object || !policy || !(collisionPolicies as readonly string[]).includes(policy)) {
-      throw new ConfigError(
+      throw new StartupError("config", 
         `--collision-policy "${spec}" must be object=policy, policy one of ${collisionPolicies.join(", ")} (for example profiles=merge)`,
       );
     }
@@ -336,7 +330,7 @@ function parseRate(value: string, name: string): RateLimitConfig {
   const limit = Number(match?.[1]);
   const windowSeconds = Number(match?.[2] ?? 1);
   if (!match || limit < 1 || windowSeconds <= 0 || windowSeconds > 86_400) {
-    throw new ConfigError(`${name} must be <limit>/<seconds>, like 1000/1 or 10/60 (got "${value}")`);
+    throw new StartupError("config", `${name} must be <limit>/<seconds>, like 1000/1 or 10/60 (got "${value}")`);
   }
   return { limit, windowSeconds };
 }
@@ -344,7 +338,7 @@ function parseRate(value: string, name: string): RateLimitConfig {
 function parseInteger(value: string, name: string, range: { min: number; max: number }): number {
   const parsed = Number(value);
   if (!/^\d+$/.test(value.trim()) || parsed < range.min || parsed > range.max) {
-    throw new ConfigError(`${name} must be a whole number from ${range.min} to ${range.max} (got "${value}")`);
+    throw new StartupError("config", `${name} must be a whole number from ${range.min} to ${range.max} (got "${value}")`);
   }
   return parsed;
 }
@@ -370,7 +364,7 @@ function parseJournalMaxBytes(value: string): number {
   const unit = BYTE_UNITS[match?.[2]?.toLowerCase() ?? "-"];
   const bytes = match && unit !== undefined ? Math.floor(Number(match[1]) * unit) : Number.NaN;
   if (!(bytes >= JOURNAL_MAX_BYTES.min && bytes <= JOURNAL_MAX_BYTES.max)) {
-    throw new ConfigError(
+    throw new StartupError("config", 
       `--journal-max-bytes must be a size from 1mb to 1gb: a number of bytes, or with a unit such as 64mb or 512kb (got "${value}")`,
     );
   }

@@ -25,16 +25,15 @@ import { JobWorker } from "./services/job-worker.js";
 import { FaultRules } from "./chaos/faults.js";
 import { Journal } from "./runtime/journal.js";
 import { RateLimiter } from "./runtime/rate-limiter.js";
-import { ScenarioCatalogue, ScenarioLoadError } from "./chaos/scenarios.js";
+import { ScenarioCatalogue } from "./chaos/scenarios.js";
+import { StartupError } from "./domain/startup-error.js";
 import { loadObjectSchemas } from "./services/object-schemas.js";
 import { createIdFactory } from "./store/ids.js";
 import { createStore, type Store } from "./store/store.js";
 
-export { ConfigError, resolveConfig, type Config } from "./config.js";
+export { resolveConfig, type Config } from "./config.js";
+export { StartupError, type StartupProblem } from "./domain/startup-error.js";
 export { EmulatorClock, type Clock } from "./runtime/clock.js";
-export { SchemaLoadError } from "./services/object-schemas.js";
-export { ScenarioLoadError } from "./chaos/scenarios.js";
-export { SeedDataError } from "./seed/ndjson.js";
 export type { ScenarioApplied } from "./control/scenarios.js";
 
 export interface EmulatorOptions extends Partial<Config> {
@@ -123,7 +122,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
       scenarios.applyScenario(startScenario);
     } catch (error) {
       store.close();
-      if (error instanceof ApiError) throw new ScenarioLoadError(`${startScenario.file}: ${error.message}`);
+      if (error instanceof ApiError) throw new StartupError("scenario", `${startScenario.file}: ${error.message}`);
       throw error;
     }
   }

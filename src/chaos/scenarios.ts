@@ -1,3 +1,4 @@
+import { StartupError } from "../domain/startup-error.js";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, extname, join, resolve } from "node:path";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
@@ -52,13 +53,6 @@ interface ScenarioDocument {
 }
 
 /** Start-up refuses a bad scenario file, or an unknown `--scenario`, and says which and why. */
-export class ScenarioLoadError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ScenarioLoadError";
-  }
-}
-
 export const scenarioExtensions: readonly string[] = [".yaml", ".yml", ".json"];
 
 const schemaUrl = new URL("../../schemas/scenario.schema.json", import.meta.url);
@@ -75,29 +69,29 @@ function checkDocument(): ValidateFunction<ScenarioDocument> {
   return compiled;
 }
 
-/** Reads, parses and checks one scenario file; throws ScenarioLoadError naming the file. */
+/** Reads, parses and checks one scenario file; throws a StartupError naming the file. */
 export function loadScenarioFile(file: string): Scenario {
   const extension = extname(file).toLowerCase();
   if (!scenarioExtensions.includes(extension)) {
-    throw new ScenarioLoadError(`${file}: a scenario file must end in ${scenarioExtensions.join(", ")}`);
+    throw new StartupError("scenario", `${file}: a scenario file must end in ${scenarioExtensions.join(", ")}`);
   }
   let text: string;
   try {
     text = readFileSync(file, "utf8").replace(/^\uFEFF/, "");
   } catch (error) {
-    throw new ScenarioLoadError(`${file}: cannot be read (${(error as Error).message})`);
+    throw new StartupError("scenario", `${file}: cannot be read (${(error as Error).message})`);
   }
   const document = parse(file, text, extension);
 
   const check = checkDocument();
-  if (!check(document)) throw new ScenarioLoadError(`${file}: ${describeSchemaError(check.errors?.[0])}`);
+  if (!check(document)) throw new StartupError("scenario", `${file}: ${describeSchemaError(check.errors?.[0])}`);
 
   const expected = basename(file, extname(file));
   if (document.name !== expected) {
-    throw new ScenarioLoadError(`${file}: name: "${document.name}" must equal the file's base name "${expected}"`);
+    throw new StartupError("scenario", `${file}: name: "${document.name}" must equal the file's base name "${expected}"`);
   }
   if (document.clock?.set !== undefined && Number.isNaN(Date.parse(document.clock.set))) {
-    throw new ScenarioLoadError(`${file}: clock.set: "${document.clock.set}" is not a real date and time`);
+    throw new StartupError("scenario", `${file}: clock.set: "${document.clock.set}" is not a real date and time`);
   }
   // Each rule exactly as the API would take it, in a scratch set that is then thrown away.
   const scratch = new FaultRules();
@@ -107,7 +101,7 @@ export function loadScenarioFile(file: string): Scenario {
       scratch.add(rule, `scenario:${document.name}`);
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
-      throw new ScenarioLoadError(`${file}: ${rulePath(index, error)}`);
+      throw new StartupError("scenario", `${file}: ${rulePath(index, error)}`);
     }
   }
 
@@ -151,7 +145,7 @@ export class ScenarioCatalogue {
         .filter((entry) => statSync(join(dir, entry)).isFile())
         .sort();
     } catch (error) {
-      throw new ScenarioLoadError(`scenarios folder ${dir} cannot be read: ${(error as Error).message}`);
+      throw new StartupError("scenario", `scenarios folder ${dir} cannot be read: ${(error as Error).message}`);
     }
     return new ScenarioCatalogue(dir, entries.map((entry) => loadScenarioFile(join(dir, entry))));
   }
@@ -183,7 +177,7 @@ export class ScenarioCatalogue {
     }
     if (!isFile) {
       const names = this.list().map((scenario) => scenario.name);
-      throw new ScenarioLoadError(
+      throw new StartupError("scenario", 
         `scenario "${ref}" is neither a scenario in ${this.dir} (${names.length > 0 ? names.join(", ") : "none there"}) nor a scenario file`,
       );
     }
@@ -197,7 +191,7 @@ export class ScenarioCatalogue {
   #add(scenario: Scenario): void {
     const earlier = this.#byName.get(scenario.name);
     if (earlier) {
-      throw new ScenarioLoadError(`${scenario.file}: name: "${scenario.name}" is already the name of ${earlier.file}`);
+      throw new StartupError("scenario", `${scenario.file}: name: "${scenario.name}" is already the name of ${earlier.file}`);
     }
     this.#byName.set(scenario.name, scenario);
   }
@@ -208,7 +202,7 @@ function parse(file: string, text: string, extension: string): unknown {
     try {
       return JSON.parse(text);
     } catch (error) {
-      throw new ScenarioLoadError(`${file}: not valid JSON (${(error as Error).message})`);
+      throw new StartupError("scenario", `${file}: not valid JSON (${(error as Error).message})`);
     }
   }
   // YAML 1.2 core schema: `on`/`yes` stay strings and timestamps stay strings; duplicate keys
@@ -217,12 +211,12 @@ function parse(file: string, text: string, extension: string): unknown {
   const error = document.errors[0];
   if (error) {
     const firstLine = (error.message.split("\n")[0] ?? "").replace(/:$/, "");
-    throw new ScenarioLoadError(`${file}: not valid YAML (${firstLine})`);
+    throw new StartupError("scenario", `${file}: not valid YAML (${firstLine})`);
   }
   try {
     return document.toJS({ maxAliasCount: 100 });
   } catch (cause) {
-    throw new ScenarioLoadError(`${file}: not valid YAML (${(cause as Error).message})`);
+    throw new StartupError("scenario", `${file}: not valid YAML (${(cause as Error).message})`);
   }
 }
 

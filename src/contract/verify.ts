@@ -1,3 +1,4 @@
+import { StartupError } from "../domain/startup-error.js";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -35,10 +36,6 @@ export interface PactSummary {
   tokens: string[];
 }
 
-export class VerifyInputError extends Error {
-  override readonly name = "VerifyInputError";
-}
-
 export function expandPactPaths(paths: readonly string[]): string[] {
   const files: string[] = [];
   for (const given of paths) {
@@ -47,7 +44,7 @@ export function expandPactPaths(paths: readonly string[]): string[] {
     try {
       stats = statSync(path);
     } catch {
-      throw new VerifyInputError(`${given}: no such file or folder`);
+      throw new StartupError("pact-input", `${given}: no such file or folder`);
     }
     if (stats.isDirectory()) {
       files.push(...readdirSync(path).filter((name) => name.endsWith(".json")).sort().map((name) => join(path, name)));
@@ -55,7 +52,7 @@ export function expandPactPaths(paths: readonly string[]): string[] {
       files.push(path);
     }
   }
-  if (files.length === 0) throw new VerifyInputError(`no pact files (*.json) in ${paths.join(", ")}`);
+  if (files.length === 0) throw new StartupError("pact-input", `no pact files (*.json) in ${paths.join(", ")}`);
   return files;
 }
 
@@ -75,9 +72,9 @@ export function summarisePacts(files: readonly string[]): PactSummary {
     try {
       pact = JSON.parse(readFileSync(file, "utf8")) as typeof pact;
     } catch (error) {
-      throw new VerifyInputError(`${file}: not a JSON pact file (${(error as Error).message})`);
+      throw new StartupError("pact-input", `${file}: not a JSON pact file (${(error as Error).message})`);
     }
-    if (!Array.isArray(pact.interactions)) throw new VerifyInputError(`${file}: not a pact file (no "interactions" array)`);
+    if (!Array.isArray(pact.interactions)) throw new StartupError("pact-input", `${file}: not a pact file (no "interactions" array)`);
     for (const interaction of pact.interactions) {
       interactions += 1;
       const names = [
@@ -118,7 +115,7 @@ export async function verifyPacts(options: VerifyOptions): Promise<PactSummary> 
   const summary = summarisePacts(expandPactPaths(options.pacts));
   const unknown = summary.states.filter((state) => !findProviderState(state));
   if (unknown.length > 0) {
-    throw new VerifyInputError(
+    throw new StartupError("pact-input", 
       `unknown provider state${unknown.length > 1 ? "s" : ""}: ${unknown.map((state) => `"${state}"`).join(", ")}.\n` +
         `The emulator knows: ${providerStates.map((state) => `"${state.sentence}"`).join(", ")}`,
     );
@@ -130,7 +127,7 @@ export async function verifyPacts(options: VerifyOptions): Promise<PactSummary> 
   try {
     pact = await import("@pact-foundation/pact");
   } catch {
-    throw new VerifyInputError("verify needs @pact-foundation/pact: npm install --save-dev @pact-foundation/pact");
+    throw new StartupError("pact-input", "verify needs @pact-foundation/pact: npm install --save-dev @pact-foundation/pact");
   }
 
   const tokens = new Set(["dev-token", ...summary.tokens, ...(options.tokens ?? [])]);

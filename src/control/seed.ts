@@ -1,3 +1,4 @@
+import { StartupError } from "../domain/startup-error.js";
 import { randomInt } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { Ajv, type ErrorObject, type JSONSchemaType } from "ajv";
@@ -15,7 +16,6 @@ import {
   formatSeedLine,
   NDJSON_CONTENT_TYPE,
   parseSeedLine,
-  SeedDataError,
   seedDataLines,
 } from "../seed/ndjson.js";
 import { MAX_SEED, MAX_SEED_COUNT } from "../seed/limits.js";
@@ -188,7 +188,7 @@ export function loadSeedData(writer: SeedWriter, input: { file: string; now: num
   try {
     text = readFileSync(file, "utf8");
   } catch (error) {
-    throw new SeedDataError(`seed data ${file} cannot be read: ${(error as Error).message}`);
+    throw new StartupError("seed-data", `seed data ${file} cannot be read: ${(error as Error).message}`);
   }
   return writer.store.transaction(() => {
     const counts: Record<string, number> = {};
@@ -196,11 +196,11 @@ export function loadSeedData(writer: SeedWriter, input: { file: string; now: num
     for (const { number, text: lineText } of seedDataLines(text)) {
       const where = `${file} line ${number}`;
       const parsed = parseSeedLine(lineText);
-      if ("problem" in parsed) throw new SeedDataError(`${where}: ${parsed.problem}`);
+      if ("problem" in parsed) throw new StartupError("seed-data", `${where}: ${parsed.problem}`);
       const { workspace, record } = parsed.line;
       const object = writer.objects.get(parsed.line.object);
       if (!object) {
-        throw new SeedDataError(`${where}: object "${parsed.line.object}" does not exist (objects: ${[...writer.objects.keys()].join(", ")})`);
+        throw new StartupError("seed-data", `${where}: object "${parsed.line.object}" does not exist (objects: ${[...writer.objects.keys()].join(", ")})`);
       }
       if (!ensured.has(workspace)) {
         writer.store.workspaces.ensureWorkspace(workspace, now);
@@ -209,7 +209,7 @@ export function loadSeedData(writer: SeedWriter, input: { file: string; now: num
       try {
         writeSeedRecord(writer, { workspace, object, record, basePath: "record", now });
       } catch (error) {
-        if (error instanceof ApiError) throw new SeedDataError(`${where}: ${error.message}`);
+        if (error instanceof ApiError) throw new StartupError("seed-data", `${where}: ${error.message}`);
         throw error;
       }
       counts[object.objectName] = (counts[object.objectName] ?? 0) + 1;

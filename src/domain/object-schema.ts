@@ -1,3 +1,4 @@
+import { StartupError } from "./startup-error.js";
 import { Ajv, type ErrorObject, type JSONSchemaType, type ValidateFunction } from "ajv";
 import addFormatsModule from "ajv-formats";
 import { fullFormats } from "ajv-formats/dist/formats.js";
@@ -70,13 +71,6 @@ const documentSchema: JSONSchemaType<ObjectSchemaDocument> = {
 const IDENTITY_TYPES = new Set(["string", "integer", "number"]);
 const RFC3339_WITH_T = /^\d{4}-\d{2}-\d{2}T/;
 
-export class ObjectSchemaError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ObjectSchemaError";
-  }
-}
-
 /** One ajv instance per set of object schemas: formats registered once, validators compiled once. */
 export function createSchemaCompiler(): (name: string, document: unknown) => ObjectDefinition {
   const ajv = new Ajv({ allErrors: false, strict: true });
@@ -98,27 +92,27 @@ export function createSchemaCompiler(): (name: string, document: unknown) => Obj
 
   return (name, document) => {
     if (!checkDocument(document)) {
-      throw new ObjectSchemaError(describeDocumentError(checkDocument.errors?.[0]));
+      throw new StartupError("schemas", describeDocumentError(checkDocument.errors?.[0]));
     }
     const objectName = document.objectName ?? name;
     if (!/^[a-z][a-z0-9_]*$/.test(objectName)) {
-      throw new ObjectSchemaError(
+      throw new StartupError("schemas", 
         `object name "${objectName}" must be lower-case letters, digits and underscores`,
       );
     }
     const propertyNames = Object.keys(document.properties);
     const known = new Set(propertyNames);
     for (const key of document.identityKeys) {
-      if (!known.has(key)) throw new ObjectSchemaError(`identityKeys: "${key}" is not a property`);
+      if (!known.has(key)) throw new StartupError("schemas", `identityKeys: "${key}" is not a property`);
     }
     if (!document.identityKeys.includes(document.primaryKey)) {
-      throw new ObjectSchemaError(
+      throw new StartupError("schemas", 
         `primaryKey "${document.primaryKey}" must be one of identityKeys (${document.identityKeys.join(", ")})`,
       );
     }
     const requiredFields = document.required ?? [];
     for (const key of requiredFields) {
-      if (!known.has(key)) throw new ObjectSchemaError(`required: "${key}" is not a property`);
+      if (!known.has(key)) throw new StartupError("schemas", `required: "${key}" is not a property`);
     }
 
     const fields: FieldDefinition[] = [];
@@ -127,20 +121,20 @@ export function createSchemaCompiler(): (name: string, document: unknown) => Obj
       const property = document.properties[fieldName] ?? {};
       const type = property["type"];
       if (typeof type !== "string") {
-        throw new ObjectSchemaError(
+        throw new StartupError("schemas", 
           `properties.${fieldName}: "type" must be one JSON type name (string, number, integer, boolean, object, array)`,
         );
       }
       const identity = document.identityKeys.includes(fieldName);
       if (identity && !IDENTITY_TYPES.has(type)) {
-        throw new ObjectSchemaError(
+        throw new StartupError("schemas", 
           `properties.${fieldName}: an identity key must be a string, integer or number, not ${type}`,
         );
       }
       try {
         validators.set(fieldName, ajv.compile(property));
       } catch (error) {
-        throw new ObjectSchemaError(`properties.${fieldName}: ${(error as Error).message}`);
+        throw new StartupError("schemas", `properties.${fieldName}: ${(error as Error).message}`);
       }
       const format = property["format"];
       fields.push({
@@ -164,7 +158,7 @@ export function createSchemaCompiler(): (name: string, document: unknown) => Obj
         ),
       });
     } catch (error) {
-      throw new ObjectSchemaError(`properties: ${(error as Error).message}`);
+      throw new StartupError("schemas", `properties: ${(error as Error).message}`);
     }
 
     return {

@@ -1,3 +1,4 @@
+import { StartupError } from "../domain/startup-error.js";
 import { describeJsonProblem, findJsonProblem } from "../domain/json-safety.js";
 import { WORKSPACE_PATTERN } from "../domain/vocabulary.js";
 import { isPlainObject, type Fields } from "../domain/validation.js";
@@ -21,13 +22,6 @@ export interface SeedLine {
 }
 
 /** Start-up refuses a bad seed-data file and says which file, which line and what is wrong. */
-export class SeedDataError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "SeedDataError";
-  }
-}
-
 const LINE_KEYS = new Set(["object", "workspace", "record"]);
 
 /** `fieldsJson` is a stored row's JSON text, written as it is: no parse and re-serialise per row. */

@@ -1,3 +1,4 @@
+import { StartupError } from "../domain/startup-error.js";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
@@ -137,7 +138,7 @@ export function openDatabase(path: string): Database {
   } catch (error) {
     db.close();
     if ((error as { code?: string }).code?.startsWith("SQLITE_BUSY")) {
-      throw new DatabaseInUseError(
+      throw new StartupError("database-in-use", 
         `database ${path} is in use by another process (one cdp-emulator per database file); stop it or pass another --db`,
       );
     }
@@ -151,13 +152,6 @@ export function openDatabase(path: string): Database {
   db.pragma("cache_size = -4000");
   migrate(db);
   return db;
-}
-
-export class DatabaseInUseError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "DatabaseInUseError";
-  }
 }
 
 function migrate(db: Database): void {

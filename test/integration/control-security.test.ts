@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ConfigError, ControlClient, ControlPlaneError, createEmulator, resolveConfig, startEmulator, type StartedEmulator } from "../../src/index.js";
+import { StartupError, ControlClient, ControlPlaneError, createEmulator, resolveConfig, startEmulator, type StartedEmulator } from "../../src/index.js";
 import { tempDir } from "../helpers/emulator.js";
 
 /*
@@ -292,7 +292,7 @@ describe("control-plane settings", () => {
       () => resolveConfig({}, { CDP_EMULATOR_CONTROL_TOKEN: token }),
       () => createEmulator({ controlToken: token, db: ":memory:", logLevel: "silent" }),
     ]) {
-      expect(settings).toThrowError(ConfigError);
+      expect(settings).toThrowError(StartupError);
       expect(settings).toThrowError(message);
       expect(settings).not.toThrowError(token);
     }

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createEmulator, ScenarioLoadError } from "../../src/server.js";
+import { createEmulator, StartupError } from "../../src/server.js";
 import { AUTH, call, startEmulator, tempDir, type JsonResponse, type TestEmulator } from "../helpers/emulator.js";
 
 /*
@@ -280,7 +280,7 @@ describe("loading scenario files", () => {
 
   const expectLoadError = (files: Record<string, string>, message: RegExp | string): void => {
     const start = load(files);
-    expect(start).toThrow(ScenarioLoadError);
+    expect(start).toThrow(StartupError);
     expect(start).toThrow(message);
   };
 
@@ -334,7 +334,7 @@ describe("loading scenario files", () => {
     expectLoadError({ "twin.json": '{"name": "twin", "description": "d"}', "twin.yaml": "name: twin\ndescription: d\n" }, /twin\.yaml: name: "twin" is already the name of .*twin\.json/);
     const missing = join(scratchDir(), "nowhere");
     const start = () => createEmulator({ scenariosDir: missing, db: join(scratchDir(), "cdp.sqlite"), logLevel: "silent" });
-    expect(start).toThrow(ScenarioLoadError);
+    expect(start).toThrow(StartupError);
     expect(start).toThrow(`scenarios folder ${missing} cannot be read`);
   });
 
@@ -374,7 +374,7 @@ describe("loading scenario files", () => {
     expect(emails(await rows(byFile, "profiles"))).toEqual(["own@example.com"]);
 
     const unknown = load({}, { scenario: "nope" });
-    expect(unknown).toThrow(ScenarioLoadError);
+    expect(unknown).toThrow(StartupError);
     expect(unknown).toThrow(/scenario "nope" is neither a scenario in/);
   });
 
@@ -382,7 +382,7 @@ describe("loading scenario files", () => {
     const dir = scenarioFolder({ "bad-seed.yaml": "name: bad-seed\ndescription: d\nseed:\n  records:\n    profiles: [{ email: not-an-email }]\n" });
     const db = join(scratchDir(), "cdp.sqlite");
     const start = () => createEmulator({ scenariosDir: dir, scenario: "bad-seed", db, logLevel: "silent" });
-    expect(start).toThrow(ScenarioLoadError);
+    expect(start).toThrow(StartupError);
     expect(start).toThrow(/bad-seed\.yaml: seed\.records\.profiles\[0\]\.email/);
     // The database was closed again: another emulator can open it.
     const after = createEmulator({ db, logLevel: "silent" });

@@ -6,7 +6,7 @@ import { createSchemaCompiler, type ObjectDefinition } from "../../src/domain/ob
 import { checkRecord, findMissingRequired } from "../../src/domain/validation.js";
 import { loadObjectSchemas } from "../../src/services/object-schemas.js";
 import { DEFAULT_REFERENCE_TIME, generateRecords } from "../../src/seed/generate.js";
-import { createEmulator, SeedDataError } from "../../src/server.js";
+import { createEmulator, StartupError } from "../../src/server.js";
 import { AUTH, call, startEmulator, tempDir, type TestEmulator } from "../helpers/emulator.js";
 
 /*
@@ -398,7 +398,7 @@ describe("--seed-data", () => {
     const file = join(dir, "fixtures.ndjson");
     writeFileSync(file, `{"object":"profiles","record":{"email":"ok@example.com"}}\n${line}\n`);
     const db = join(dir, "cdp.sqlite");
-    expect(() => createEmulator({ db, seedData: file, logLevel: "silent" })).toThrow(SeedDataError);
+    expect(() => createEmulator({ db, seedData: file, logLevel: "silent" })).toThrow(StartupError);
     expect(() => createEmulator({ db, seedData: file, logLevel: "silent" })).toThrow(message);
     expect(() => createEmulator({ db, seedData: file, logLevel: "silent" })).toThrow(file);
 

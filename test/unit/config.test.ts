@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, resolveConfig } from "../../src/config.js";
+import { resolveConfig } from "../../src/config.js";
+import { StartupError } from "../../src/domain/startup-error.js";
 
 describe("resolveConfig", () => {
   it("defaults to 127.0.0.1:4010, a file under .cdp-emulator, dev-token and generous quotas", () => {
@@ -75,7 +76,7 @@ describe("resolveConfig", () => {
     { flags: { collisionPolicy: ["profiles=smash"] }, message: /--collision-policy/ },
     { flags: { db: " " }, message: /--db/ },
   ])("refuses $flags with a message naming it", ({ flags, message }) => {
-    expect(() => resolveConfig(flags, {})).toThrowError(ConfigError);
+    expect(() => resolveConfig(flags, {})).toThrowError(StartupError);
     expect(() => resolveConfig(flags, {})).toThrowError(message);
   });
 

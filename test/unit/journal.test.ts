@@ -10,7 +10,8 @@ import {
   type NewJournalEntry,
 } from "../../src/runtime/journal.js";
 import { parseJournalFilter } from "../../src/control/journal-query.js";
-import { ConfigError, resolveConfig } from "../../src/config.js";
+import { resolveConfig } from "../../src/config.js";
+import { StartupError } from "../../src/domain/startup-error.js";
 import { ApiError } from "../../src/domain/errors.js";
 
 const clock = new EmulatorClock();
@@ -528,7 +529,7 @@ describe("journal settings", () => {
   });
 
   it.each(["1048575", "2gb", "0", "-5mb", "lots", "32 furlongs", ""])("refuses --journal-max-bytes %j, saying what it takes", (given) => {
-    expect(() => resolveConfig({ journalMaxBytes: given }, {})).toThrowError(ConfigError);
+    expect(() => resolveConfig({ journalMaxBytes: given }, {})).toThrowError(StartupError);
     expect(() => resolveConfig({ journalMaxBytes: given }, {})).toThrowError(
       `--journal-max-bytes must be a size from 1mb to 1gb: a number of bytes, or with a unit such as 64mb or 512kb (got "${given}")`,
     );
