@@ -1,3 +1,6 @@
+import type { FaultAction, FaultStatus } from "../domain/control-plane.js";
+
+export type { FaultAction, FaultStatus };
 import { ApiError, type ErrorKind } from "../domain/errors.js";
 
 /**
@@ -6,19 +9,7 @@ import { ApiError, type ErrorKind } from "../domain/errors.js";
  * and the delay before it acts.
  */
 
-export type FaultStatus = 409 | 429 | 500 | 502 | 503 | 504;
 
-export interface FaultAction {
-  status?: FaultStatus;
-  /** Seconds, fractions allowed; on 429 it defaults to 1 when absent. */
-  retryAfter?: number;
-  delayMs?: number;
-  jitterMs?: number;
-  reset?: boolean;
-  timeout?: { holdMs: number; then: 504 | "drop" };
-  malformed?: boolean;
-  afterCommit?: boolean;
-}
 
 export interface AppliedFault {
   /** null for the X-Emulator-Fault header. */

@@ -1,3 +1,6 @@
+import type { FaultMatch, FaultRule, FaultSchedule } from "../domain/control-plane.js";
+
+export type { FaultMatch, FaultRule, FaultSchedule };
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import type { OperationName } from "../domain/vocabulary.js";
 import { ApiError, type ErrorDetails } from "../domain/errors.js";
@@ -15,56 +18,8 @@ export { parseFaultHeader } from "./fault-header.js";
  * `X-Emulator-Fault` header (parsed in fault-header.ts).
  */
 
-export interface FaultMatch {
-  operation?: OperationName;
-  object?: string;
-  /** Case-insensitive. */
-  method?: string;
-  /**
-   * Glob on the request path including the `/public/v1` prefix: `*` is any run of characters
-   * within one path segment, `**` anything including `/`, `?` one character other than `/`.
-   */
-  path?: string;
-  /** Header name (case-insensitive) → exact value. */
-  header?: Record<string, string>;
-  workspace?: string;
-  idempotencyKey?: string;
-}
 
-export interface FaultSchedule {
-  /** Fire on the first N matches only. */
-  times?: number;
-  /** Skip the first N matches. */
-  after?: number;
-  /** Fire on every Nth match, counting matches after `after`. */
-  every?: number;
-  /** 0..1. */
-  probability?: number;
-  /** For probability: same seed → same sequence; default 1. */
-  seed?: number;
-  /** RFC 3339 time on the emulator clock from which the rule no longer fires (nor counts matches). */
-  until?: string;
-  /** Input only: `until` becomes the emulator time when the rule is added plus these seconds. */
-  forSeconds?: number;
-}
 
-export interface FaultRule {
-  id: string;
-  /**
-   * False while the rule is switched off: it is kept, in its place, but never fires, and its
-   * counters and seeded RNG stand still, so switching it back on resumes its schedule where it was.
-   */
-  enabled: boolean;
-  match: FaultMatch;
-  action: FaultAction;
-  schedule: FaultSchedule;
-  /** Requests that matched. */
-  matched: number;
-  /** Times it fired. */
-  hits: number;
-  /** "api" | "scenario:<name>". */
-  source: string;
-}
 
 export interface RequestFacts {
   operation: OperationName | null;

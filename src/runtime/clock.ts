@@ -1,3 +1,6 @@
+import type { ClockState } from "../domain/control-plane.js";
+
+export type { ClockState };
 /**
  * The emulator's one source of time. Everything that reads time — acceptedAt, idempotency
  * expiry, token expiry, rate-limit windows — asks this object, so tests (and, later, the control
@@ -8,11 +11,6 @@ export interface Clock {
   now(): number;
 }
 
-export interface ClockState {
-  now: string;
-  frozen: boolean;
-  offsetMs: number;
-}
 
 export class EmulatorClock implements Clock {
   #offsetMs = 0;

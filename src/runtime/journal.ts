@@ -1,3 +1,6 @@
+import type { JournalEntry, JournalFilter } from "../domain/control-plane.js";
+
+export type { JournalEntry, JournalFilter };
 import { ApiError } from "../domain/errors.js";
 import {
   ByteLog,
@@ -39,44 +42,6 @@ export {
  * strings, and a fixed estimate per entry), whichever comes first.
  */
 
-export interface JournalEntry {
-  seq: number;
-  /** ISO timestamp from the emulator clock when the request arrived. */
-  at: string;
-  method: string;
-  path: string;
-  operation: string | null;
-  object: string | null;
-  workspace: string | null;
-  idempotencyKey: string | null;
-  correlationId: string;
-  /** null = no response was sent (connection reset or dropped). */
-  status: number | null;
-  fault: string | null;
-  replayed: boolean;
-  durationMs: number;
-  /**
-   * The parsed JSON body when its raw size is at most 16 KB and it parses (within the depth
-   * limit, as well-formed Unicode); `{ truncated: true, bytes, preview }` when it was larger;
-   * `{ unparsed: true, bytes, preview }` when it does not parse; null when there was no body.
-   * `bytes` is the body's full size, `preview` its text, at most 16 KB of it.
-   */
-  requestBody: unknown;
-  /** The response body, capped and shaped like `requestBody`; null when nothing was sent. */
-  responseBody: unknown;
-  /**
-   * The request's headers, lower-case name → value (repeated ones joined with ", "), without
-   * `unjournaledHeaders`; `{}` when none were given.
-   */
-  requestHeaders: Record<string, string>;
-  /** The headers sent with the response, likewise; null when no response was sent. */
-  responseHeaders: Record<string, string> | null;
-  /**
-   * How many headers of each side were left out for the cap (`maxJournalHeaders`,
-   * `maxJournalHeaderBytes`); null when none were. Credentials left out never count here.
-   */
-  headersDropped: { request: number; response: number } | null;
-}
 
 /** The parts of an entry kept as bytes and presented only on read. */
 type KeptParts = "requestBody" | "responseBody" | "requestHeaders" | "responseHeaders" | "headersDropped";
@@ -99,15 +64,6 @@ export type RecordedJournalEntry = Readonly<Omit<JournalEntry, KeptParts>>;
 export type JournalEvent = { kind: "entry"; entry: JournalEntry } | { kind: "cleared"; workspace: string | null };
 export type JournalListener = (event: JournalEvent) => void;
 
-export interface JournalFilter {
-  operation?: string;
-  object?: string;
-  status?: number;
-  idempotencyKey?: string;
-  workspace?: string;
-  /** An ISO timestamp (entries at or after it) or a seq as a decimal string (entries after it). */
-  since?: string;
-}
 
 export const defaultJournalQueryLimit = 100;
 export const maxJournalQueryLimit = 10_000;

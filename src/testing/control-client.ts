@@ -4,11 +4,11 @@
  * the same process, another process or a container.
  */
 // Types only: erased at build time, so the runtime still imports nothing of the emulator.
-import type { JournalEntry, JournalFilter } from "../runtime/journal.js";
+import type { JournalEntry, JournalFilter, ScenarioSummary } from "../domain/control-plane.js";
 import type { ScenarioApplied } from "../control/scenarios.js";
 import type { SeedResult } from "../control/seed.js";
 
-export type { ScenarioApplied, SeedResult };
+export type { ScenarioApplied, SeedResult, ScenarioSummary };
 
 export interface FaultRuleInput {
   match?: Record<string, unknown>;
@@ -56,13 +56,8 @@ export interface RecordListOptions {
 export type JournalQuery = JournalFilter & { limit?: number };
 
 /** As the journal keeps it (request and response bodies included); one type for both sides. */
-export type { JournalEntry } from "../runtime/journal.js";
+export type { JournalEntry } from "../domain/control-plane.js";
 
-export interface ScenarioSummary {
-  name: string;
-  description: string;
-  file: string;
-}
 
 export class ControlPlaneError extends Error {
   override readonly name = "ControlPlaneError";

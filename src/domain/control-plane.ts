@@ -1,0 +1,133 @@
+import type { OperationName } from "./vocabulary.js";
+
+/**
+ * The control plane's shapes (`/_emulator`): what the server keeps and answers, what the shipped
+ * `ControlClient` returns and what the dashboard draws. Types only, declared once here; the
+ * server's modules, `testing/` and `ui/` import them rather than writing them again.
+ */
+
+export type FaultStatus = 409 | 429 | 500 | 502 | 503 | 504;
+
+export interface FaultAction {
+  status?: FaultStatus;
+  /** Seconds, fractions allowed; on 429 it defaults to 1 when absent. */
+  retryAfter?: number;
+  delayMs?: number;
+  jitterMs?: number;
+  reset?: boolean;
+  timeout?: { holdMs: number; then: 504 | "drop" };
+  malformed?: boolean;
+  afterCommit?: boolean;
+}
+
+export interface FaultMatch {
+  operation?: OperationName;
+  object?: string;
+  /** Case-insensitive. */
+  method?: string;
+  /**
+   * Glob on the request path including the `/public/v1` prefix: `*` is any run of characters
+   * within one path segment, `**` anything including `/`, `?` one character other than `/`.
+   */
+  path?: string;
+  /** Header name (case-insensitive) → exact value. */
+  header?: Record<string, string>;
+  workspace?: string;
+  idempotencyKey?: string;
+}
+
+export interface FaultSchedule {
+  /** Fire on the first N matches only. */
+  times?: number;
+  /** Skip the first N matches. */
+  after?: number;
+  /** Fire on every Nth match, counting matches after `after`. */
+  every?: number;
+  /** 0..1. */
+  probability?: number;
+  /** For probability: same seed → same sequence; default 1. */
+  seed?: number;
+  /** RFC 3339 time on the emulator clock from which the rule no longer fires (nor counts matches). */
+  until?: string;
+  /** Input only: `until` becomes the emulator time when the rule is added plus these seconds. */
+  forSeconds?: number;
+}
+
+export interface FaultRule {
+  id: string;
+  /**
+   * False while the rule is switched off: it is kept, in its place, but never fires, and its
+   * counters and seeded RNG stand still, so switching it back on resumes its schedule where it was.
+   */
+  enabled: boolean;
+  match: FaultMatch;
+  action: FaultAction;
+  schedule: FaultSchedule;
+  /** Requests that matched. */
+  matched: number;
+  /** Times it fired. */
+  hits: number;
+  /** "api" | "scenario:<name>". */
+  source: string;
+}
+
+export interface ClockState {
+  now: string;
+  frozen: boolean;
+  offsetMs: number;
+}
+
+export interface JournalEntry {
+  seq: number;
+  /** ISO timestamp from the emulator clock when the request arrived. */
+  at: string;
+  method: string;
+  path: string;
+  operation: string | null;
+  object: string | null;
+  workspace: string | null;
+  idempotencyKey: string | null;
+  correlationId: string;
+  /** null = no response was sent (connection reset or dropped). */
+  status: number | null;
+  fault: string | null;
+  replayed: boolean;
+  durationMs: number;
+  /**
+   * The parsed JSON body when its raw size is at most 16 KB and it parses (within the depth
+   * limit, as well-formed Unicode); `{ truncated: true, bytes, preview }` when it was larger;
+   * `{ unparsed: true, bytes, preview }` when it does not parse; null when there was no body.
+   * `bytes` is the body's full size, `preview` its text, at most 16 KB of it.
+   */
+  requestBody: unknown;
+  /** The response body, capped and shaped like `requestBody`; null when nothing was sent. */
+  responseBody: unknown;
+  /**
+   * The request's headers, lower-case name → value (repeated ones joined with ", "), without
+   * `unjournaledHeaders`; `{}` when none were given.
+   */
+  requestHeaders: Record<string, string>;
+  /** The headers sent with the response, likewise; null when no response was sent. */
+  responseHeaders: Record<string, string> | null;
+  /**
+   * How many headers of each side were left out for the cap (`maxJournalHeaders`,
+   * `maxJournalHeaderBytes`); null when none were. Credentials left out never count here.
+   */
+  headersDropped: { request: number; response: number } | null;
+}
+
+export interface JournalFilter {
+  operation?: string;
+  object?: string;
+  status?: number;
+  idempotencyKey?: string;
+  workspace?: string;
+  /** An ISO timestamp (entries at or after it) or a seq as a decimal string (entries after it). */
+  since?: string;
+}
+
+export interface ScenarioSummary {
+  name: string;
+  description: string;
+  file: string;
+}
