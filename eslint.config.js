@@ -50,7 +50,7 @@ export default tseslint.config(
   },
   {
     // Time is read through the injected clock so tests can freeze and advance it.
-    files: ["src/domain/**/*.ts", "src/store/**/*.ts", "src/api/**/*.ts"],
+    files: ["src/domain/**/*.ts", "src/store/**/*.ts", "src/api/**/*.ts", "src/services/**/*.ts", "src/control/**/*.ts", "src/http/**/*.ts", "src/runtime/journal*.ts", "src/runtime/rate-limiter.ts"],
     rules: {
       "no-restricted-properties": [
         "error",

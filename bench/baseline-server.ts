@@ -9,9 +9,21 @@
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { parseArgs } from "node:util";
 import express from "express";
 
-const mode = process.argv[2];
+const USAGE = "usage: baseline-server.ts node-http|express\n";
+
+function modeFromArgs(): string | undefined {
+  try {
+    const { positionals } = parseArgs({ args: process.argv.slice(2), options: {}, allowPositionals: true, strict: true });
+    return positionals.length === 1 ? positionals[0] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const mode = modeFromArgs();
 const answer = (): string =>
   JSON.stringify({
     success: true,
@@ -41,6 +53,6 @@ if (mode === "node-http") {
   const server = app.listen(0, "127.0.0.1", () => announce(server.address()));
   process.once("SIGTERM", () => server.close(() => process.exit(0)));
 } else {
-  process.stderr.write("usage: baseline-server.ts node-http|express\n");
+  process.stderr.write(USAGE);
   process.exit(2);
 }

@@ -25,7 +25,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
-import { cliNodeFlags, fixed, median, rssMb, spawnServer, waitForHealthy, CLI } from "./lib.js";
+import { cliNodeFlags, fixed, median, refuseArgs, rssMb, spawnServer, waitForHealthy, CLI, JSON_HEADERS } from "./lib.js";
 
 const WRITES = Number(process.env["SOAK_WRITES"] ?? 30_000);
 const BODY_BYTES = Number(process.env["SOAK_BYTES"] ?? 16_000);
@@ -35,7 +35,6 @@ const EXTRA_ARGS = (process.env["SOAK_ARGS"] ?? "").split(/\s+/).filter((arg) =>
 const SAMPLE_EVERY_MS = 100;
 const IDLE_SETTLE_MS = 10_000;
 const TARGETS = { peakRssMb: 200, idleRssMb: 90 };
-const HEADERS = { Authorization: "Bearer dev-token", "Content-Type": "application/json" };
 
 if (!["profiles", "events"].includes(OBJECT)) throw new Error(`SOAK_OBJECT must be profiles or events (got ${OBJECT})`);
 
@@ -104,6 +103,7 @@ function rssSampler(pid: number): { peak(): number; window(): number[]; stop(): 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function main(): Promise<number> {
+  refuseArgs("npm run bench:soak (its settings are the SOAK_* variables)");
   if (process.env["SOAK_NO_BUILD"] !== "1") {
     const build = spawnSync("npm", ["run", "build", "--silent"], { stdio: "inherit" });
     if (build.status !== 0) throw new Error("npm run build failed");
@@ -131,7 +131,7 @@ async function main(): Promise<number> {
       requests: [
         {
           method: "POST",
-          setupRequest: (request) => ({ ...request, headers: HEADERS, body: upsertBody(counter++) }),
+          setupRequest: (request) => ({ ...request, headers: JSON_HEADERS, body: upsertBody(counter++) }),
         },
       ],
     });

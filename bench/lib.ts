@@ -1,13 +1,99 @@
 /**
- * What the benchmarks share: starting a server as its own process, reading its memory, and
- * summarising samples. Benchmarks print figures; they are never timed unit tests.
+ * What the benchmarks share: their arguments, starting a server (as its own process or in this
+ * one), timed requests, reading a process's memory, and summarising samples. Benchmarks print
+ * figures; they are never timed unit tests.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
+import { Agent, request, type IncomingHttpHeaders } from "node:http";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 
 export const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
+
+/** The emulator's default token, which every bench writes with. */
+export const TOKEN = "dev-token";
+export const JSON_HEADERS = { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json" };
+/** Quotas far above any load a bench makes, so it measures the write path, not 429s. */
+export const UNLIMITED_RATE_ARGS = ["--single-rate", "1000000000/1", "--batch-rate", "1000000000/1"];
+
+/** A whole number from text (an argument, an environment variable), or an error naming it. */
+export function wholeNumber(text: string, options: { name: string; min: number; max?: number }): number {
+  const { name, min, max } = options;
+  const value = Number(text);
+  if (!/^\d+$/.test(text.trim()) || value < min || (max !== undefined && value > max)) {
+    const range = max === undefined ? (min === 0 ? "a whole number" : `a whole number of at least ${min}`) : `a whole number from ${min} to ${max}`;
+    throw new Error(`${name} must be ${range} (got "${text}")`);
+  }
+  return value;
+}
+
+/**
+ * A bench's one count (requests, iterations, records), read with node:util's parseArgs from its
+ * arguments as `N`, `--n N`, `--n=N` or `-n N`; else from BENCH_N; else `fallback`. Anything else
+ * on the command line is refused with `usage`.
+ */
+export function countFromArgs(options: { usage: string; fallback: number; max?: number; argv?: readonly string[]; env?: NodeJS.ProcessEnv }): number {
+  const { usage, fallback, max } = options;
+  const env = options.env ?? process.env;
+  let parsed: { values: { n?: string | undefined }; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: [...(options.argv ?? process.argv.slice(2))], options: { n: { type: "string", short: "n" } }, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; usage: ${usage}`);
+  }
+  const { values, positionals } = parsed;
+  const given = [...(values.n === undefined ? [] : [values.n]), ...positionals];
+  if (given.length > 1) throw new Error(`give the count once; usage: ${usage}`);
+  const [count] = given;
+  if (count !== undefined) return wholeNumber(count, { name: values.n === undefined ? "N" : "--n", min: 1, max });
+  const fromEnv = env["BENCH_N"];
+  return fromEnv === undefined || fromEnv === "" ? fallback : wholeNumber(fromEnv, { name: "BENCH_N", min: 1, max });
+}
+
+/** For a bench set through its environment only: parseArgs with no options, so any argument is refused with `usage`. */
+export function refuseArgs(usage: string, argv: readonly string[] = process.argv.slice(2)): void {
+  try {
+    parseArgs({ args: [...argv], options: {}, strict: true });
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; usage: ${usage}`);
+  }
+}
+
+/** BENCH_WARMUP (warm-up rounds, never counted), else `fallback`. */
+export function warmupFromEnv(fallback: number, env: NodeJS.ProcessEnv = process.env): number {
+  const fromEnv = env["BENCH_WARMUP"];
+  return fromEnv === undefined || fromEnv === "" ? fallback : wholeNumber(fromEnv, { name: "BENCH_WARMUP", min: 0 });
+}
+
+/** A running emulator, wherever it runs. */
+export interface RunningEmulator {
+  port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * `createEmulator` in this process (from source, via tsx: what `--cpu-prof` wants) on a free
+ * 127.0.0.1 port, logging silent, its quotas raised as `UNLIMITED_RATE_ARGS` raise them. Imported
+ * only when called, so benches that spawn the built CLI never load the server into themselves.
+ */
+export async function startInProcess(db: string): Promise<RunningEmulator> {
+  const { createEmulator } = await import("../src/server.js");
+  const emulator = createEmulator({
+    port: 0,
+    host: "127.0.0.1",
+    db,
+    logLevel: "silent",
+    rateLimits: {
+      single: { limit: 1_000_000_000, windowSeconds: 1 },
+      batch: { limit: 1_000_000_000, windowSeconds: 1 },
+    },
+  });
+  const { port } = await emulator.start();
+  return { port, stop: () => emulator.stop() };
+}
 
 /**
  * The Node flags of the bin's `#!/usr/bin/env -S node <flags>` line: benches start the emulator
@@ -96,6 +182,7 @@ export function sampleRss(pid: number, everyMs = 25): { stop(): number } {
   };
 }
 
+/** Nearest-rank: the smallest value with at least p% of the (ascending) samples at or below it. */
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
@@ -104,6 +191,112 @@ export function percentile(sorted: readonly number[], p: number): number {
 
 export function median(values: readonly number[]): number {
   return percentile([...values].sort((a, b) => a - b), 50);
+}
+
+export interface Summary {
+  count: number;
+  median: number;
+  min: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+/** Count, median, extremes and tail of some samples (NaN among them left out). */
+export function summarize(values: readonly number[]): Summary {
+  const sorted = values.filter((value) => !Number.isNaN(value)).sort((a, b) => a - b);
+  return {
+    count: sorted.length,
+    median: percentile(sorted, 50),
+    min: sorted[0] ?? Number.NaN,
+    p90: percentile(sorted, 90),
+    p99: percentile(sorted, 99),
+    max: sorted.at(-1) ?? Number.NaN,
+  };
+}
+
+/** Milliseconds for a table: `digits` decimals, "-" when there is no figure. */
+export const ms = (value: number, digits = 3): string => (Number.isNaN(value) ? "-" : value.toFixed(digits));
+
+/** A plain-text table on stdout: the first column left-aligned, the figures right-aligned. */
+export function printTable(header: readonly string[], lines: readonly (readonly string[])[]): void {
+  const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => (line[column] ?? "").length)));
+  const format = (cells: readonly string[]): string =>
+    cells
+      .map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0)))
+      .join("  ");
+  console.log(format(header));
+  console.log(widths.map((width) => "-".repeat(width)).join("  "));
+  for (const line of lines) console.log(format(line));
+}
+
+/** One request's answer, read whole, and how long it took. */
+export interface Exchange {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+  /** False when the request opened a connection of its own. */
+  reusedSocket: boolean;
+  ms: number;
+}
+
+/**
+ * One request with the bench token on a keep-alive agent, timed with hrtime from just before
+ * http.request() until the response's last byte; a body goes as JSON.
+ */
+export function timedRequest(
+  agent: Agent,
+  spec: { port: number; method: "GET" | "POST"; path: string; body?: Buffer | string; headers?: Record<string, string> },
+): Promise<Exchange> {
+  const { body } = spec;
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const req = request(
+      {
+        agent,
+        host: "127.0.0.1",
+        port: spec.port,
+        method: spec.method,
+        path: spec.path,
+        headers: {
+          Authorization: `Bearer ${TOKEN}`,
+          ...(body === undefined ? {} : { "Content-Type": "application/json", "Content-Length": String(Buffer.byteLength(body)) }),
+          ...spec.headers,
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.once("error", reject);
+        res.once("end", () => {
+          const ms = Number(process.hrtime.bigint() - started) / 1e6;
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8"), reusedSocket: req.reusedSocket, ms });
+        });
+      },
+    );
+    req.once("error", reject);
+    if (body === undefined) req.end();
+    else req.end(body);
+  });
+}
+
+/** The machine under the figures: Node, cores and load average. */
+export function machineLine(): string {
+  const [load1, load5] = loadavg();
+  return `node ${process.version}, ${cpus().length} CPU(s), load average ${ms(load1 ?? Number.NaN)} / ${ms(load5 ?? Number.NaN)} (1 / 5 min)`;
+}
+
+/** Runs a bench: its exit code is what `main` resolves to, or 1 with the error's message on stderr. */
+export function runBench(main: () => Promise<number>): void {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      console.error(error instanceof Error ? error.message : error);
+      process.exitCode = 1;
+    },
+  );
 }
 
 /** A GitHub-flavoured Markdown table. */
@@ -142,7 +335,6 @@ export async function pacedLatencies(options: {
   durationMs: number;
   request: (index: number) => { path: string; headers: Record<string, string>; body: string };
 }): Promise<{ latencies: number[]; failures: number; achievedRate: number }> {
-  const { Agent, request } = await import("node:http");
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const target = new URL(options.url);
   const total = Math.round((options.rate * options.durationMs) / 1000);

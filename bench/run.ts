@@ -26,15 +26,29 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
-import { fixed, markdownTable, median, pacedLatencies, percentile, rssMb, sampleRss, spawnEmulator, spawnServer, waitForHealthy, CLI, type ServerProcess } from "./lib.js";
+import {
+  fixed,
+  markdownTable,
+  median,
+  pacedLatencies,
+  percentile,
+  refuseArgs,
+  rssMb,
+  sampleRss,
+  spawnEmulator,
+  spawnServer,
+  waitForHealthy,
+  CLI,
+  JSON_HEADERS,
+  UNLIMITED_RATE_ARGS,
+  type ServerProcess,
+} from "./lib.js";
 
 const DURATION_S = Number(process.env["BENCH_DURATION"] ?? 10);
 const CONNECTIONS = Number(process.env["BENCH_CONNECTIONS"] ?? 50);
 const FIXED_RATE = 1000;
 const BATCH_ROWS = 10_000;
 const STARTUPS = 5;
-const UNLIMITED = ["--single-rate", "1000000000/1", "--batch-rate", "1000000000/1"];
-const HEADERS = { Authorization: "Bearer dev-token", "Content-Type": "application/json" };
 const UPSERT_PATH = "/public/v1/records/profiles/upsert";
 const RESULTS = fileURLToPath(new URL("./results.md", import.meta.url));
 const BASELINE = fileURLToPath(new URL("./baseline-server.ts", import.meta.url));
@@ -71,7 +85,7 @@ function upsertRequests(prefix: string): autocannon.Request[] {
         };
         return {
           ...request,
-          headers: { ...HEADERS, "Idempotency-Key": `${prefix}-${counter}` },
+          headers: { ...JSON_HEADERS, "Idempotency-Key": `${prefix}-${counter}` },
           body: JSON.stringify({ record, matchKey: "email" }),
         };
       },
@@ -124,7 +138,7 @@ async function pacedLoad(url: string, prefix: string): Promise<Latency> {
     durationMs: DURATION_S * 1000,
     request: (index) => ({
       path: UPSERT_PATH,
-      headers: { ...HEADERS, "Idempotency-Key": `${prefix}-${index}` },
+      headers: { ...JSON_HEADERS, "Idempotency-Key": `${prefix}-${index}` },
       body: JSON.stringify({
         record: { email: `${prefix}${index}@bench.example.com`, first_name: "Jane", last_name: "Doe", tier: "gold", country: "US", last_seen_at: "2026-04-21T15:30:00Z" },
         matchKey: "email",
@@ -155,7 +169,7 @@ async function batch(server: ServerProcess): Promise<{ acceptMs: number; complet
   }));
   const body = JSON.stringify({ records, matchKey: "email" });
   const started = performance.now();
-  const accepted = await json(`${server.url}/public/v1/records/profiles/upsert-batch`, { method: "POST", headers: HEADERS, body });
+  const accepted = await json(`${server.url}/public/v1/records/profiles/upsert-batch`, { method: "POST", headers: JSON_HEADERS, body });
   const acceptMs = performance.now() - started;
   if (accepted.status !== 202) {
     failures += 1;
@@ -163,7 +177,7 @@ async function batch(server: ServerProcess): Promise<{ acceptMs: number; complet
   }
   const statusPath = String(accepted.body.data?.["statusPath"]);
   for (;;) {
-    const job = await json(`${server.url}/public/v1${statusPath}`, { headers: HEADERS });
+    const job = await json(`${server.url}/public/v1${statusPath}`, { headers: JSON_HEADERS });
     const state = job.body.data?.["state"];
     if (state === "completed") return { acceptMs, completedMs: performance.now() - started };
     if (state === "failed" || job.status !== 200) {
@@ -200,6 +214,7 @@ async function startup(run: number): Promise<{ ms: number; idleRss: number }> {
 }
 
 async function main(): Promise<void> {
+  refuseArgs("npm run bench (its settings are BENCH_DURATION and BENCH_CONNECTIONS)");
   process.stdout.write(`cdp-emulator bench: ${cpus().length} cores, Node ${process.version}, ${DURATION_S} s per load\n`);
 
   // 4 and 5 (idle) first, on a quiet machine.
@@ -217,7 +232,7 @@ async function main(): Promise<void> {
   process.stdout.write(`express: ${fixed(bareExpress, 0)} req/s; at ${FIXED_RATE}/s p50 ${fixed(express.latency?.p50 ?? Number.NaN, 2)} ms, p99 ${fixed(express.latency?.p99 ?? Number.NaN, 2)} ms\n`);
 
   // 1, 2, 3 on one emulator process, its RSS sampled throughout.
-  const emulator = await spawnEmulator({ db: join(dir, "bench.sqlite"), extraArgs: UNLIMITED });
+  const emulator = await spawnEmulator({ db: join(dir, "bench.sqlite"), extraArgs: UNLIMITED_RATE_ARGS });
   const rss = sampleRss(emulator.child.pid ?? 0);
   let throughput = Number.NaN;
   let latency: Latency = { p50: Number.NaN, p99: Number.NaN, rate: Number.NaN };

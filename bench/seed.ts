@@ -6,7 +6,7 @@
  * Acceptance target: 100,000 profiles in under 10 s on the 2-core build machine.
  *
  *   npm run bench:seed                   # 100,000 profiles, seed 42
- *   npm run bench:seed -- 250000         # N from argv: 250000, --n 250000 or --n=250000
+ *   npm run bench:seed -- 250000         # N from argv: 250000, --n 250000, --n=250000 or -n 250000
  *   BENCH_N=20000 npm run bench:seed     # or from the environment (argv wins)
  *   BENCH_OBJECT=events npm run bench:seed
  *
@@ -17,43 +17,27 @@
  * arguments were invalid.
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { monotonicFactory } from "ulid";
 import { bundledSchemasDir } from "../src/config.js";
-import { seedGenerated } from "../src/control/seed.js";
+import { seedGenerated } from "../src/services/seeding.js";
 import { loadObjectSchemas } from "../src/services/object-schemas.js";
 import { generateRecordStream } from "../src/seed/generate.js";
 import { createStore } from "../src/store/store.js";
+import { countFromArgs, machineLine, runBench } from "./lib.js";
 
 const TARGET_S = 10;
 const SEED = 42;
 
-function countFromArgs(): number {
-  const argv = process.argv.slice(2);
-  const flagAt = argv.findIndex((arg) => arg === "--n" || arg.startsWith("--n="));
-  const raw =
-    flagAt === -1
-      ? (argv[0] ?? process.env["BENCH_N"] ?? "100000")
-      : argv[flagAt]?.startsWith("--n=")
-        ? argv[flagAt]?.slice("--n=".length)
-        : argv[flagAt + 1];
-  const count = Number(raw);
-  if (raw === undefined || !/^\d+$/.test(raw) || count < 1 || count > 1_000_000) {
-    throw new Error(`N must be a whole number from 1 to 1000000 (got "${raw}")`);
-  }
-  return count;
-}
-
-async function main(): Promise<void> {
-  const count = countFromArgs();
+async function main(): Promise<number> {
+  const count = countFromArgs({ usage: "npm run bench:seed -- [N | --n N]", fallback: 100_000, max: 1_000_000 });
   const objectName = process.env["BENCH_OBJECT"] ?? "profiles";
   const objects = loadObjectSchemas(bundledSchemasDir());
   const object = objects.get(objectName);
   if (!object) throw new Error(`BENCH_OBJECT: no object "${objectName}" (objects: ${[...objects.keys()].join(", ")})`);
-  const [load1, load5] = loadavg();
   console.log(`seed: ${count} ${objectName}, seed ${SEED}, one transaction, WAL file in a temporary directory`);
-  console.log(`node ${process.version}, ${cpus().length} CPU(s), load average ${load1?.toFixed(2)} / ${load5?.toFixed(2)} (1 / 5 min)\n`);
+  console.log(`${machineLine()}\n`);
 
   const dir = mkdtempSync(join(tmpdir(), "cdp-emulator-bench-seed-"));
   try {
@@ -85,9 +69,7 @@ async function main(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  return 0;
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
-});
+runBench(main);

@@ -4,7 +4,7 @@
  * Acceptance target: the median POST /public/v1/records/profiles/upsert takes under 2 ms.
  *
  *   npm run bench:single                 # N = 5000 measured requests per phase
- *   npm run bench:single -- 20000        # or --n 20000, --n=20000, or BENCH_N=20000
+ *   npm run bench:single -- 20000        # or --n 20000, --n=20000, -n 20000, or BENCH_N=20000
  *   BENCH_WARMUP=1000 npm run bench:single
  *
  * The emulator runs in this process (createEmulator on a free 127.0.0.1 port, a SQLite file in
@@ -21,15 +21,14 @@
  */
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
-import { Agent, request, type IncomingHttpHeaders } from "node:http";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { Agent } from "node:http";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createEmulator } from "../src/server.js";
+import { countFromArgs, machineLine, ms, printTable, runBench, startInProcess, summarize, timedRequest, warmupFromEnv, type Exchange } from "./lib.js";
 
 const TARGET_MEDIAN_MS = 2;
 const DISTINCT_EMAILS = 1000;
 const UPSERT_PATH = "/public/v1/records/profiles/upsert";
-const TOKEN = "dev-token";
 const FIRST_NAMES = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken"] as const;
 /** How many failed requests are described in full; the rest are only counted. */
 const FAILURES_SHOWN = 3;
@@ -59,52 +58,6 @@ interface PhaseResult {
   connectionsOpened: number;
 }
 
-interface Summary {
-  count: number;
-  median: number;
-  p90: number;
-  p99: number;
-  max: number;
-}
-
-interface Exchange {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-  reusedSocket: boolean;
-  ms: number;
-}
-
-function positiveInteger(value: string, name: string): number {
-  if (!/^\d+$/.test(value.trim()) || Number(value) < 1) {
-    throw new Error(`${name} must be a whole number of at least 1 (got "${value}")`);
-  }
-  return Number(value);
-}
-
-function nonNegativeInteger(value: string, name: string): number {
-  if (!/^\d+$/.test(value.trim())) throw new Error(`${name} must be a whole number (got "${value}")`);
-  return Number(value);
-}
-
-/** N from argv (`5000`, `--n 5000`, `--n=5000`), else BENCH_N, else 5000. */
-function readCount(argv: readonly string[], env: NodeJS.ProcessEnv): number {
-  for (let index = 0; index < argv.length; index += 1) {
-    const arg = argv[index] ?? "";
-    if (arg === "--n" || arg === "-n") return positiveInteger(argv[index + 1] ?? "", "--n");
-    if (arg.startsWith("--n=")) return positiveInteger(arg.slice("--n=".length), "--n");
-    if (/^\d+$/.test(arg)) return positiveInteger(arg, "the request count");
-    throw new Error(`unknown argument "${arg}"; usage: npm run bench:single -- [N | --n N]`);
-  }
-  const fromEnv = env["BENCH_N"];
-  return fromEnv === undefined || fromEnv === "" ? 5000 : positiveInteger(fromEnv, "BENCH_N");
-}
-
-function readWarmup(env: NodeJS.ProcessEnv): number {
-  const fromEnv = env["BENCH_WARMUP"];
-  return fromEnv === undefined || fromEnv === "" ? 500 : nonNegativeInteger(fromEnv, "BENCH_WARMUP");
-}
-
 /** The i-th request body: 1000 distinct emails, so the first pass inserts and later ones merge. */
 function upsertBody(sequence: number): string {
   const person = sequence % DISTINCT_EMAILS;
@@ -119,59 +72,8 @@ function upsertBody(sequence: number): string {
   });
 }
 
-/** One POST on the shared keep-alive agent, timed from request() to the response's last byte. */
-function post(agent: Agent, port: number, body: string, extraHeaders: Record<string, string>): Promise<Exchange> {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const req = request(
-      {
-        agent,
-        host: "127.0.0.1",
-        port,
-        method: "POST",
-        path: UPSERT_PATH,
-        headers: {
-          Authorization: `Bearer ${TOKEN}`,
-          "Content-Type": "application/json",
-          "Content-Length": String(Buffer.byteLength(body)),
-          ...extraHeaders,
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.once("error", reject);
-        res.once("end", () => {
-          const ms = Number(process.hrtime.bigint() - started) / 1e6;
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString("utf8"),
-            reusedSocket: req.reusedSocket,
-            ms,
-          });
-        });
-      },
-    );
-    req.once("error", reject);
-    req.end(body);
-  });
-}
-
 async function runPhase(spec: PhaseSpec, dir: string, warmup: number, count: number): Promise<PhaseResult> {
-  const emulator = createEmulator({
-    port: 0,
-    host: "127.0.0.1",
-    db: join(dir, `${spec.name}.sqlite`),
-    logLevel: "silent",
-    // Quotas are only reported today; should enforcement land, this loop (well over 1000 req/s)
-    // must still measure the write path, not 429s.
-    rateLimits: {
-      single: { limit: 1_000_000_000, windowSeconds: 1 },
-      batch: { limit: 1_000_000_000, windowSeconds: 1 },
-    },
-  });
-  const { port } = await emulator.start();
+  const emulator = await startInProcess(join(dir, `${spec.name}.sqlite`));
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const result: PhaseResult = {
     name: spec.name,
@@ -180,6 +82,10 @@ async function runPhase(spec: PhaseSpec, dir: string, warmup: number, count: num
     failures: [],
     failureCount: 0,
     connectionsOpened: 0,
+  };
+  const fail = (failure: Failure): void => {
+    result.failureCount += 1;
+    if (result.failures.length < FAILURES_SHOWN) result.failures.push(failure);
   };
   try {
     let loopStarted = 0n;
@@ -190,20 +96,14 @@ async function runPhase(spec: PhaseSpec, dir: string, warmup: number, count: num
       const headers: Record<string, string> = spec.idempotencyKey ? { "Idempotency-Key": randomUUID() } : {};
       let exchange: Exchange;
       try {
-        exchange = await post(agent, port, body, headers);
+        exchange = await timedRequest(agent, { port: emulator.port, method: "POST", path: UPSERT_PATH, body, headers });
       } catch (error) {
-        result.failureCount += 1;
-        if (result.failures.length < FAILURES_SHOWN) {
-          result.failures.push({ index: sequence, status: null, detail: (error as Error).message });
-        }
+        fail({ index: sequence, status: null, detail: (error as Error).message });
         continue;
       }
       if (!exchange.reusedSocket) result.connectionsOpened += 1;
       if (exchange.status !== 200) {
-        result.failureCount += 1;
-        if (result.failures.length < FAILURES_SHOWN) {
-          result.failures.push({ index: sequence, status: exchange.status, detail: exchange.body.slice(0, 300) });
-        }
+        fail({ index: sequence, status: exchange.status, detail: exchange.body.slice(0, 300) });
         continue;
       }
       if (measured) {
@@ -219,62 +119,17 @@ async function runPhase(spec: PhaseSpec, dir: string, warmup: number, count: num
   return result;
 }
 
-/** Nearest-rank percentile of an ascending array: the smallest value with at least q of the data at or below it. */
-function percentile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const rank = Math.max(1, Math.ceil(q * sorted.length));
-  return sorted[Math.min(rank, sorted.length) - 1] ?? Number.NaN;
-}
-
-function summarize(values: readonly number[]): Summary {
-  const sorted = [...values].sort((a, b) => a - b);
-  return {
-    count: sorted.length,
-    median: percentile(sorted, 0.5),
-    p90: percentile(sorted, 0.9),
-    p99: percentile(sorted, 0.99),
-    max: sorted.at(-1) ?? Number.NaN,
-  };
-}
-
-const ms = (value: number): string => (Number.isNaN(value) ? "-" : value.toFixed(3));
-
-function printTable(rows: readonly { name: string; summary: Summary; perSecond: number }[]): void {
-  const header = ["phase", "count", "median ms", "p90 ms", "p99 ms", "max ms", "req/s"];
-  const lines = rows.map((row) => [
-    row.name,
-    String(row.summary.count),
-    ms(row.summary.median),
-    ms(row.summary.p90),
-    ms(row.summary.p99),
-    ms(row.summary.max),
-    Number.isFinite(row.perSecond) ? row.perSecond.toFixed(0) : "-",
-  ]);
-  const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => (line[column] ?? "").length)));
-  const format = (cells: readonly string[]): string =>
-    cells
-      .map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0)))
-      .join("  ");
-  console.log(format(header));
-  console.log(widths.map((width) => "-".repeat(width)).join("  "));
-  for (const line of lines) console.log(format(line));
-}
-
 async function main(): Promise<number> {
-  const count = readCount(process.argv.slice(2), process.env);
-  const warmup = readWarmup(process.env);
+  const count = countFromArgs({ usage: "npm run bench:single -- [N | --n N]", fallback: 5000 });
+  const warmup = warmupFromEnv(500);
   const phases: PhaseSpec[] = [
     { name: "plain", idempotencyKey: false },
     { name: "idempotency-key", idempotencyKey: true },
   ];
-  const [load1, load5] = loadavg();
   console.log(
     `single upsert: POST ${UPSERT_PATH}, sequential, 1 keep-alive socket, ${warmup} warm-up + ${count} measured per phase`,
   );
-  console.log(
-    `node ${process.version}, ${cpus().length} CPU(s), ` +
-      `load average ${ms(load1 ?? Number.NaN)} / ${ms(load5 ?? Number.NaN)} (1 / 5 min)`,
-  );
+  console.log(machineLine());
   console.log("");
 
   const dir = mkdtempSync(join(tmpdir(), "cdp-emulator-bench-"));
@@ -290,7 +145,18 @@ async function main(): Promise<number> {
     summary: summarize(result.samples.map((sample) => sample.ms)),
     perSecond: result.wallMs > 0 && result.samples.length > 0 ? (result.samples.length / result.wallMs) * 1000 : Number.NaN,
   }));
-  printTable(rows);
+  printTable(
+    ["phase", "count", "median ms", "p90 ms", "p99 ms", "max ms", "req/s"],
+    rows.map((row) => [
+      row.name,
+      String(row.summary.count),
+      ms(row.summary.median),
+      ms(row.summary.p90),
+      ms(row.summary.p99),
+      ms(row.summary.max),
+      Number.isFinite(row.perSecond) ? row.perSecond.toFixed(0) : "-",
+    ]),
+  );
   console.log("");
 
   for (const result of results) {
@@ -328,12 +194,4 @@ async function main(): Promise<number> {
   return failed > 0 ? 1 : 0;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exitCode = 1;
-  },
-);
+runBench(main);

@@ -6,12 +6,12 @@
 // the benches run the emulator as the bin does.
 import { Command, Option } from "commander";
 import { environmentVariables, resolveConfig, type RawSettings } from "./config.js";
-import { createSeedRequestParser, seedGenerated } from "./control/seed.js";
+import { createSeedRequestParser, seedGenerated } from "./services/seeding.js";
 import { ApiError } from "./domain/errors.js";
 import { isLoopbackHost } from "./http/control-guard.js";
 import { loadObjectSchemas } from "./services/object-schemas.js";
 import { StartupError } from "./domain/startup-error.js";
-import { createEmulator, PUBLIC_BASE_PATH, readVersion } from "./server.js";
+import { createEmulator, emulatorInternals, PUBLIC_BASE_PATH, readVersion } from "./server.js";
 import { createIdFactory } from "./store/ids.js";
 import { createStore, type Store } from "./store/store.js";
 
@@ -40,7 +40,8 @@ async function start(flags: RawSettings): Promise<void> {
   try {
     address = await emulator.start();
   } catch (error) {
-    emulator.store.close();
+    // Nothing listens yet: stop() only releases the database (and its exclusive lock).
+    await emulator.stop();
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE") {
       fail(`port ${emulator.config.port} on ${emulator.config.host} is in use; pick another with --port (0 picks a free one)`);
@@ -64,6 +65,7 @@ async function start(flags: RawSettings): Promise<void> {
     `cdp-emulator ${readVersion()} ready at ${address.url} (API ${address.url}${PUBLIC_BASE_PATH}, control ${address.url}/_emulator, dashboard ${address.url}/_emulator/ui/, token ${shownTokens}${controlNote}, db ${config.db})\n`,
   );
 
+  const { logger } = emulatorInternals(emulator);
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals): void => {
     if (stopping) {
@@ -71,11 +73,11 @@ async function start(flags: RawSettings): Promise<void> {
       process.exit(1);
     }
     stopping = true;
-    emulator.logger.info({ signal }, "shutting down: finishing in-flight requests");
+    logger.info({ signal }, "shutting down: finishing in-flight requests");
     emulator.stop().then(
       () => process.exit(0),
       (error: unknown) => {
-        emulator.logger.error({ err: error }, "shutdown failed");
+        logger.error({ err: error }, "shutdown failed");
         process.exit(1);
       },
     );

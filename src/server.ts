@@ -1,32 +1,28 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import express, { type Express, type Request } from "express";
+import express, { type Express } from "express";
 import { destination as logDestinationTo, pino, type Logger } from "pino";
 import { createJobOperations } from "./api/jobs.js";
 import { createMetadataOperations } from "./api/metadata.js";
 import { createRecordOperations } from "./api/records.js";
 import { EmulatorClock } from "./runtime/clock.js";
-import { checkControlToken, defaultConfig, type Config } from "./config.js";
+import { checkControlToken, defaultConfig, type Config, type LogLevel } from "./config.js";
 import { EventStream } from "./control/events.js";
 import { createControlRoutes } from "./control/routes.js";
-import { ScenarioRunner, type ScenarioApplied } from "./control/scenarios.js";
+import { ScenarioRunner, type ScenarioApplied } from "./services/scenario-runner.js";
 import { dashboard } from "./control/dashboard.js";
-import { loadSeedData } from "./control/seed.js";
-import { ApiError } from "./domain/errors.js";
 import { IdempotencyGuard, IdempotencyPruner } from "./http/idempotency.js";
-import { answerClientError } from "./http/client-error.js";
+import { createListener } from "./http/listener.js";
 import { controlGuard, type ControlGuardOptions } from "./http/control-guard.js";
 import { errorEnvelope } from "./http/error-envelope.js";
 import { createPublicPipeline } from "./http/pipeline.js";
-import { rootSignpost } from "./http/root.js";
+import { rootSignpost, unknownEndpoint } from "./http/root.js";
 import { JobWorker } from "./services/job-worker.js";
-import { FaultRules } from "./chaos/faults.js";
+import { faultDelayMs, faultError, FaultRules, parseFaultHeader } from "./chaos/faults.js";
 import { Journal } from "./runtime/journal.js";
 import { RateLimiter } from "./runtime/rate-limiter.js";
 import { ScenarioCatalogue } from "./chaos/scenarios.js";
-import { StartupError } from "./domain/startup-error.js";
+import { loadStartupData, syncConfiguredTokens } from "./services/bootstrap.js";
 import { loadObjectSchemas } from "./services/object-schemas.js";
 import { createIdFactory } from "./store/ids.js";
 import { createStore, type Store } from "./store/store.js";
@@ -34,7 +30,7 @@ import { createStore, type Store } from "./store/store.js";
 export { resolveConfig, type Config } from "./config.js";
 export { StartupError, type StartupProblem } from "./domain/startup-error.js";
 export { EmulatorClock, type Clock } from "./runtime/clock.js";
-export type { ScenarioApplied } from "./control/scenarios.js";
+export type { ScenarioApplied } from "./services/scenario-runner.js";
 
 export interface EmulatorOptions extends Partial<Config> {
   /** Inject a clock to freeze or advance emulator time from a test. */
@@ -44,28 +40,54 @@ export interface EmulatorOptions extends Partial<Config> {
   uiDir?: string;
 }
 
+/**
+ * What a user of the package needs: start and stop it, its URL, its clock and Express app, and
+ * scenarios from code. Everything else is reached through the control plane (ControlClient).
+ */
 export interface Emulator {
   readonly app: Express;
-  readonly config: Config;
+  /**
+   * The configuration as resolved, defaults filled in. Public on purpose: the published
+   * startEmulator reads the tokens (to hand out one with every scope) and the control token (for
+   * its ControlClient) from it, and a caller that passed a few options can see what the rest are.
+   * Read-only: it is read once, when the emulator is created.
+   */
+  readonly config: Readonly<Config>;
   readonly clock: EmulatorClock;
-  readonly store: Store;
-  readonly logger: Logger;
-  readonly worker: JobWorker;
-  readonly faults: FaultRules;
-  readonly rateLimiter: RateLimiter;
-  readonly journal: Journal;
   /** Applies a scenario by name, as POST /_emulator/scenarios/{name} does; throws ApiError NOT_FOUND for an unknown name. */
   applyScenario(name: string): ScenarioApplied;
   /** Base URL once listening (`http://host:port`), else undefined. */
   readonly url: string | undefined;
   start(): Promise<{ url: string; port: number }>;
-  /** Stops accepting, lets in-flight requests finish, closes the database. */
+  /**
+   * Stops accepting, lets in-flight requests finish, closes the database. Also the way to release
+   * the database of an emulator that was never started, or whose start() failed.
+   */
   stop(): Promise<void>;
+}
+
+/**
+ * The parts behind the public surface, for the CLI (its logger) and this project's own tests
+ * (what no control-plane call can show, such as whether the database is closed). Internal:
+ * src/index.ts does not export it.
+ */
+export interface EmulatorInternals {
+  readonly store: Store;
+  readonly journal: Journal;
+  readonly logger: Logger;
+}
+
+const internalsOf = new WeakMap<Emulator, EmulatorInternals>();
+
+/** Internal to the CLI and the tests; see EmulatorInternals. */
+export function emulatorInternals(emulator: Emulator): EmulatorInternals {
+  const internals = internalsOf.get(emulator);
+  if (!internals) throw new Error("emulatorInternals() takes an emulator made by createEmulator()");
+  return internals;
 }
 
 export const PUBLIC_BASE_PATH = "/public/v1";
 export const CONTROL_BASE_PATH = "/_emulator";
-const SHUTDOWN_GRACE_MS = 10_000;
 
 export function readVersion(): string {
   const manifest = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
@@ -77,10 +99,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
   const { clock: injectedClock, logger: injectedLogger, uiDir, ...overrides } = options;
   const config: Config = { ...defaultConfig(), ...overrides };
   const clock = injectedClock ?? new EmulatorClock();
-  // One log line per request: written asynchronously (buffered by sonic-boom) so a busy emulator
-  // does not block on stdout; flushed on stop, so a clean shutdown loses none.
-  const logDestination = injectedLogger || config.logLevel === "silent" ? undefined : logDestinationTo({ dest: 1, sync: false });
-  const logger = injectedLogger ?? pino({ level: config.logLevel, base: { service: "cdp-emulator" } }, logDestination ?? process.stdout);
+  const { logger, flush: flushLogs } = injectedLogger ? { logger: injectedLogger, flush: () => undefined } : createLogger(config.logLevel);
   const version = readVersion();
 
   // Checked here too, before anything is opened: code may hand createEmulator a token directly.
@@ -95,46 +114,20 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
   const catalogue = ScenarioCatalogue.load(config.scenariosDir);
   const startScenario = config.scenario === null ? null : catalogue.resolve(config.scenario);
   const store = createStore(config.db);
-  store.workspaces.syncConfiguredTokens(
-    config.tokens.map((token) => ({
-      token: token.token,
-      workspace: token.workspace,
-      scopes: token.scopes,
-      expiresAt: token.expiresAt === null ? null : Date.parse(token.expiresAt),
-    })),
-    clock.now(),
-  );
+  syncConfiguredTokens({ store, now: clock.now() }, config.tokens);
 
   const ids = createIdFactory();
   const newRecordId = (): string => ids.newRecordId(clock.now());
   const newJobId = (): string => ids.newJobId(clock.now());
   const idempotency = new IdempotencyGuard({ store: store.idempotency, clock });
   const pruner = new IdempotencyPruner({ store: store.idempotency, clock });
-  // The worker only runs once started, by which time `events` exists.
+  const journal = new Journal({ capacity: config.journalSize, maxBytes: config.journalMaxBytes });
+  const events = new EventStream({ journal, jobs: store.jobs });
   const worker = new JobWorker({ store, objects, clock, logger, newRecordId, onChange: (jobSeq) => events.jobChanged(jobSeq) });
   const rateLimiter = new RateLimiter({ clock, limits: config.rateLimits });
   const faults = new FaultRules({ clock });
-  const journal = new Journal({ capacity: config.journalSize, maxBytes: config.journalMaxBytes });
-  const events = new EventStream({ journal, jobs: store.jobs });
   const scenarios = new ScenarioRunner({ catalogue, store, objects, faults, rateLimiter, clock, newRecordId });
-  if (startScenario) {
-    try {
-      scenarios.applyScenario(startScenario);
-    } catch (error) {
-      store.close();
-      if (error instanceof ApiError) throw new StartupError("scenario", `${startScenario.file}: ${error.message}`);
-      throw error;
-    }
-  }
-  if (config.seedData !== null) {
-    try {
-      const loaded = loadSeedData({ store, objects, newRecordId }, { file: config.seedData, now: clock.now() });
-      logger.info({ file: config.seedData, records: loaded }, "seed data loaded");
-    } catch (error) {
-      store.close();
-      throw error;
-    }
-  }
+  loadStartupData({ store, objects, newRecordId, scenarios, clock, logger }, { scenario: startScenario, seedData: config.seedData });
   const operations = [
     ...createRecordOperations({ objects, records: store.records, newRecordId }),
     ...createJobOperations({ objects, jobs: store.jobs, worker, newJobId }),
@@ -154,6 +147,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
       idempotency,
       rateLimiter,
       faults,
+      faultFunctions: { parseFaultHeader, faultDelayMs, faultError },
       journal,
       random: Math.random,
       latencyMs: config.latencyMs,
@@ -171,78 +165,54 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     CONTROL_BASE_PATH,
     createControlRoutes({ store, objects, clock, logger, worker, rateLimiter, faults, journal, events, scenarios, newRecordId, newJobId, version, startedAt: performance.now(), guard }),
   );
-  app.get("/", rootSignpost({ version, publicBasePath: PUBLIC_BASE_PATH, controlBasePath: CONTROL_BASE_PATH }));
-  // Outside both prefixes: still the envelope (from the one place that makes it), never Express's HTML 404.
-  app.use((req: Request) => {
-    throw new ApiError(
-      "NOT_FOUND",
-      `No such endpoint: ${req.method} ${req.path}; the API lives under ${PUBLIC_BASE_PATH}, the control plane under ${CONTROL_BASE_PATH}`,
-    );
-  });
+  const basePaths = { publicBasePath: PUBLIC_BASE_PATH, controlBasePath: CONTROL_BASE_PATH };
+  app.get("/", rootSignpost({ version, ...basePaths }));
+  app.use(unknownEndpoint(basePaths));
   app.use(errorEnvelope({ logger }));
 
-  let server: Server | undefined;
-  let url: string | undefined;
+  const listener = createListener({
+    app,
+    host: config.host,
+    port: config.port,
+    logger,
+    quota: () => rateLimiter.peek(null, "single"),
+  });
 
-  return {
+  const emulator: Emulator = {
     app,
     config,
     clock,
-    store,
-    logger,
-    worker,
-    faults,
-    rateLimiter,
-    journal,
     applyScenario: (name) => scenarios.apply(name),
     get url() {
-      return url;
+      return listener.url;
     },
     async start() {
-      if (server) throw new Error("the emulator is already started");
-      const listening = createServer(app);
-      listening.on("clientError", answerClientError({ logger, quota: () => rateLimiter.peek(null, "single") }));
-      await new Promise<void>((resolve, reject) => {
-        listening.once("error", reject);
-        listening.listen(config.port, config.host, () => {
-          listening.off("error", reject);
-          resolve();
-        });
-      });
-      server = listening;
+      const address = await listener.start();
       pruner.start();
       worker.start();
-      const { port } = listening.address() as AddressInfo;
-      const host = config.host.includes(":") ? `[${config.host}]` : config.host;
-      url = `http://${host}:${port}`;
-      return { url, port };
+      return address;
     },
     async stop() {
       pruner.stop();
       events.close();
-      const closing = server;
-      server = undefined;
       worker.releaseWaiters();
-      url = undefined;
-      if (closing) {
-        await new Promise<void>((resolve) => {
-          const force = setTimeout(() => closing.closeAllConnections(), SHUTDOWN_GRACE_MS);
-          // A keep-alive socket goes idle once its in-flight response is sent; without this sweep
-          // close() would wait for the client's keep-alive timeout.
-          const sweep = setInterval(() => closing.closeIdleConnections(), 20);
-          force.unref();
-          closing.close(() => {
-            clearTimeout(force);
-            clearInterval(sweep);
-            resolve();
-          });
-          closing.closeIdleConnections();
-        });
-      }
+      await listener.stop();
       // After the last response: a Prefer: wait request may have been waiting on the worker.
       await worker.stop();
       store.close();
-      logDestination?.flushSync();
+      flushLogs();
     },
   };
+  internalsOf.set(emulator, { store, journal, logger });
+  return emulator;
+}
+
+/**
+ * One log line per request: written asynchronously (buffered by sonic-boom) so a busy emulator
+ * does not block on stdout; `flush` on stop, so a clean shutdown loses none.
+ */
+function createLogger(level: LogLevel): { logger: Logger; flush: () => void } {
+  const destination = level === "silent" ? undefined : logDestinationTo({ dest: 1, sync: false });
+  const logger = pino({ level, base: { service: "cdp-emulator" } }, destination ?? process.stdout);
+  return { logger, flush: () => destination?.flushSync() };
 }

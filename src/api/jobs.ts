@@ -1,23 +1,10 @@
-import { ApiError } from "../domain/errors.js";
-import { decodeCursor, encodeCursor, pageLimit } from "../domain/paging.js";
-import { parseBatchWrite } from "../domain/requests.js";
-import type { JobWorker } from "../services/job-worker.js";
-import type { ObjectRegistry } from "../domain/object-schema.js";
-import type { BatchOperation, JobRecord, JobsStore, RowError } from "../store/jobs-store.js";
+import type { BatchOperation } from "../store/jobs-store.js";
 import type { Operation, OperationContext, OperationResult } from "../http/operation.js";
-import { findObject } from "../services/objects.js";
-import { describeJob } from "../services/presenters.js";
+import { createJobsService, type JobRef, type JobsServiceDeps } from "../services/jobs.js";
 
-export interface JobsDeps {
-  objects: ObjectRegistry;
-  jobs: JobsStore;
-  worker: JobWorker;
-  newJobId: () => string;
-}
+export type JobsDeps = JobsServiceDeps;
 
 export const MAX_PREFER_WAIT_SECONDS = 30;
-
-const statusPath = (job: JobRecord): string => `/records/${job.object}/jobs/${job.id}`;
 
 /** `Prefer: wait=N` (RFC 7240), capped at 30 seconds; undefined when absent or malformed. */
 export function preferredWaitSeconds(prefer: string | undefined): number | undefined {
@@ -26,19 +13,16 @@ export function preferredWaitSeconds(prefer: string | undefined): number | undef
   return Math.min(Number(match[1]), MAX_PREFER_WAIT_SECONDS);
 }
 
-function findJob(deps: JobsDeps, context: OperationContext): JobRecord {
-  const object = findObject(deps.objects, context.params["object"]);
-  const jobId = context.params["jobId"] ?? "";
-  const job = deps.jobs.get(context.workspace, object.objectName, jobId);
-  if (!job) {
-    throw new ApiError("NOT_FOUND", `No ${object.objectName} job "${jobId}" in this workspace`, {
-      details: { path: "jobId", value: jobId },
-    });
-  }
-  return job;
-}
+const jobRef = (context: OperationContext): JobRef => ({
+  workspace: context.workspace,
+  objectName: context.params["object"],
+  jobId: context.params["jobId"],
+});
 
+/** Batch writes and their jobs: the request in, one service call, the vendor's answer out. */
 export function createJobOperations(deps: JobsDeps): Operation[] {
+  const jobs = createJobsService(deps);
+
   const batch = (operation: BatchOperation): Operation => ({
     name: operation,
     method: "post",
@@ -47,17 +31,12 @@ export function createJobOperations(deps: JobsDeps): Operation[] {
     write: true,
     rateLimit: "batch",
     handle(context): OperationResult {
-      const object = findObject(deps.objects, context.params["object"]);
-      const request = parseBatchWrite(context.body, operation, object);
-      const matchKey = operation === "upsert-batch" ? (request.matchKey ?? object.primaryKey) : null;
-      const job = deps.jobs.create({
-        id: deps.newJobId(),
+      const accepted = jobs.submit({
         workspace: context.workspace,
-        object: object.objectName,
+        objectName: context.params["object"],
         operation,
-        matchKey,
-        records: request.records,
-        ...(context.rawBody ? { body: context.rawBody } : {}),
+        body: context.body,
+        rawBody: context.rawBody,
         now: context.now,
       });
       const waitSeconds = preferredWaitSeconds(context.prefer);
@@ -67,23 +46,20 @@ export function createJobOperations(deps: JobsDeps): Operation[] {
           success: true,
           data: {
             operation,
-            objectName: object.objectName,
-            jobId: job.id,
+            objectName: accepted.job.object,
+            jobId: accepted.job.id,
             state: "queued",
-            acceptedRecords: request.records.length,
-            statusPath: statusPath(job),
-            ...(matchKey === null ? {} : { matchKey }),
+            acceptedRecords: accepted.acceptedRecords,
+            statusPath: accepted.statusPath,
+            ...(accepted.matchKey === null ? {} : { matchKey: accepted.matchKey }),
           },
         },
         after: async () => {
-          deps.worker.notify({ jobSeq: job.seq, records: request.records });
-          if (waitSeconds === undefined) return undefined;
-          const finished = await deps.worker.waitFor(job.seq, waitSeconds * 1000);
-          const latest = finished ? deps.jobs.bySeq(job.seq) : undefined;
-          if (!latest) return undefined;
+          const finished = await accepted.handOff(waitSeconds);
+          if (!finished || waitSeconds === undefined) return undefined;
           return {
             status: 200,
-            body: { success: true, data: describeJob(latest, deps.jobs) },
+            body: { success: true, data: finished },
             headers: { "Preference-Applied": `wait=${waitSeconds}` },
           };
         },
@@ -98,7 +74,7 @@ export function createJobOperations(deps: JobsDeps): Operation[] {
     scope: "records:read",
     write: false,
     rateLimit: "single",
-    handle: (context) => ({ status: 200, body: { success: true, data: describeJob(findJob(deps, context), deps.jobs) } }),
+    handle: (context) => ({ status: 200, body: { success: true, data: jobs.status(jobRef(context)) } }),
   };
 
   const errors: Operation = {
@@ -109,19 +85,8 @@ export function createJobOperations(deps: JobsDeps): Operation[] {
     write: false,
     rateLimit: "single",
     handle(context) {
-      const job = findJob(deps, context);
-      const limit = pageLimit(context.query["limit"]);
-      const fromIndex = decodeCursor(context.query["cursor"]);
-      const page = deps.jobs.errors(job.seq, fromIndex, limit + 1);
-      const rows = page.slice(0, limit);
-      const next = page[limit];
-      return {
-        status: 200,
-        body: {
-          success: true,
-          data: { errors: rows, nextCursor: next ? encodeCursor(next.index) : null },
-        },
-      };
+      const page = jobs.errorsPage({ ...jobRef(context), limit: context.query["limit"], cursor: context.query["cursor"] });
+      return { status: 200, body: { success: true, data: page } };
     },
   };
 

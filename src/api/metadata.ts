@@ -1,7 +1,6 @@
 import type { ObjectRegistry } from "../domain/object-schema.js";
 import type { Operation } from "../http/operation.js";
-import { findObject } from "../services/objects.js";
-import { describeObject } from "../services/presenters.js";
+import { listObjectMetadata, objectMetadata } from "../services/objects.js";
 
 export function createMetadataOperations(deps: { objects: ObjectRegistry }): Operation[] {
   return [
@@ -12,10 +11,7 @@ export function createMetadataOperations(deps: { objects: ObjectRegistry }): Ope
       scope: "metadata:read",
       write: false,
       rateLimit: "single",
-      handle: () => ({
-        status: 200,
-        body: { success: true, data: { objects: [...deps.objects.values()].map(describeObject) } },
-      }),
+      handle: () => ({ status: 200, body: { success: true, data: { objects: listObjectMetadata(deps.objects) } } }),
     },
     {
       name: "metadata",
@@ -24,10 +20,7 @@ export function createMetadataOperations(deps: { objects: ObjectRegistry }): Ope
       scope: "metadata:read",
       write: false,
       rateLimit: "single",
-      handle: (context) => ({
-        status: 200,
-        body: { success: true, data: describeObject(findObject(deps.objects, context.params["object"])) },
-      }),
+      handle: (context) => ({ status: 200, body: { success: true, data: objectMetadata(deps.objects, context.params["object"]) } }),
     },
   ];
 }

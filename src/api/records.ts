@@ -1,22 +1,21 @@
-import { problemToError } from "../domain/errors.js";
-import { planAppend, planUpsert } from "../domain/identity.js";
-import { parseSingleWrite } from "../domain/requests.js";
-import { checkRecord } from "../domain/validation.js";
-import type { ObjectRegistry } from "../domain/object-schema.js";
-import type { RecordsStore } from "../store/records-store.js";
-import { findObject } from "../services/objects.js";
 import type { Operation, OperationContext } from "../http/operation.js";
+import { createRecordWrites, type RecordWritesDeps, type SingleWriteInput } from "../services/records.js";
 
-export interface RecordsDeps {
-  objects: ObjectRegistry;
-  records: RecordsStore;
-  newRecordId: () => string;
-}
+export type RecordsDeps = RecordWritesDeps;
 
 const iso = (epochMs: number): string => new Date(epochMs).toISOString();
 
-/** Single writes: parse → domain plan → store → respond. */
+const writeInput = (context: OperationContext): SingleWriteInput => ({
+  workspace: context.workspace,
+  objectName: context.params["object"],
+  body: context.body,
+  now: context.now,
+});
+
+/** Single writes: the request in, one service call, the vendor's answer out. */
 export function createRecordOperations(deps: RecordsDeps): Operation[] {
+  const writes = createRecordWrites(deps);
+
   const append: Operation = {
     name: "append",
     method: "post",
@@ -24,26 +23,21 @@ export function createRecordOperations(deps: RecordsDeps): Operation[] {
     scope: "records:write",
     write: true,
     rateLimit: "single",
-    handle(context: OperationContext) {
-      const object = findObject(deps.objects, context.params["object"]);
-      const { record } = parseSingleWrite(context.body, "append");
-      const problem = checkRecord(object, record, "record");
-      if (problem) throw problemToError(problem);
-      const plan = planAppend(object, record);
-      const row = deps.records.apply({ workspace: context.workspace, object, plan, newId: deps.newRecordId, now: context.now });
+    handle(context) {
+      const written = writes.append(writeInput(context));
       return {
         status: 200,
         body: {
           success: true,
           data: {
             operation: "append",
-            objectName: object.objectName,
+            objectName: written.objectName,
             accepted: true,
             acceptedAt: iso(context.now),
             acceptedRecords: 1,
           },
         },
-        headers: { "X-Emulator-Record-Id": row.id },
+        headers: { "X-Emulator-Record-Id": written.recordId },
       };
     },
   };
@@ -55,36 +49,24 @@ export function createRecordOperations(deps: RecordsDeps): Operation[] {
     scope: "records:write",
     write: true,
     rateLimit: "single",
-    handle(context: OperationContext) {
-      const object = findObject(deps.objects, context.params["object"]);
-      const request = parseSingleWrite(context.body, "upsert");
-      const problem = checkRecord(object, request.record, "record");
-      if (problem) throw problemToError(problem);
-      const matchKey = request.matchKey ?? object.primaryKey;
-      const plan = planUpsert({
-        object,
-        record: request.record,
-        matchKey,
-        policy: object.collisionPolicy,
-        lookup: deps.records.lookup(context.workspace, object.objectName),
-      });
-      const row = deps.records.apply({ workspace: context.workspace, object, plan, newId: deps.newRecordId, now: context.now });
+    handle(context) {
+      const written = writes.upsert(writeInput(context));
       const headers: Record<string, string> = {
-        "X-Emulator-Record-Id": row.id,
-        "X-Emulator-Upsert-Result": plan.result,
+        "X-Emulator-Record-Id": written.recordId,
+        "X-Emulator-Upsert-Result": written.result,
       };
-      if (plan.collisions.length > 0) headers["X-Emulator-Identity-Collisions"] = String(plan.collisions.length);
+      if (written.collisions > 0) headers["X-Emulator-Identity-Collisions"] = String(written.collisions);
       return {
         status: 200,
         body: {
           success: true,
           data: {
             operation: "upsert",
-            objectName: object.objectName,
+            objectName: written.objectName,
             accepted: true,
             acceptedAt: iso(context.now),
             acceptedRecords: 1,
-            matchKey,
+            matchKey: written.matchKey,
           },
         },
         headers,

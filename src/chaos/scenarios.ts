@@ -1,16 +1,16 @@
 import { StartupError } from "../domain/startup-error.js";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, extname, join, resolve } from "node:path";
-import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { parseDocument } from "yaml";
 import { ApiError } from "../domain/errors.js";
+import { schemaCheck, type SchemaCheck, type SchemaProblem } from "../domain/schema-check.js";
 import { FaultRules } from "./faults.js";
 import type { RateLimits } from "../runtime/rate-limiter.js";
 
 /**
  * Scenarios: named files (YAML or JSON) that put the emulator in a known condition — fault
  * rules, rate limits, the clock, seed data. This module only reads and checks them; applying one
- * (which writes seed records through the store) is the control plane's job (control/scenarios.ts).
+ * (which writes seed records through the store) is a service's job (services/scenario-runner.ts).
  *
  * Everything a file can get wrong without knowing the database is checked here, at start-up:
  * the document against schemas/scenario.schema.json, `name` against the file name, the clock
@@ -57,16 +57,29 @@ export const scenarioExtensions: readonly string[] = [".yaml", ".yml", ".json"];
 
 const schemaUrl = new URL("../../schemas/scenario.schema.json", import.meta.url);
 
-let compiled: ValidateFunction<ScenarioDocument> | undefined;
+// A regular expression's source helps nobody: these say what the pattern wants.
+const scenarioMessages: Readonly<Record<string, string>> = {
+  "#/type": "must hold an object (name, description, faults, rateLimits, clock, seed)",
+  "#/properties/name/pattern": "must be lower-case letters, digits and -, like flaky-5xx",
+  "#/properties/clock/properties/set/pattern": 'must be an RFC 3339 timestamp with a T and an offset, like "2026-04-21T15:30:00Z"',
+  "#/properties/seed/properties/workspace/pattern": "must be 1-64 letters, digits, - or _",
+};
 
-/** The scenario schema, read and compiled once, on first use. */
-function checkDocument(): ValidateFunction<ScenarioDocument> {
+let compiled: SchemaCheck<ScenarioDocument> | undefined;
+
+/** The scenario schema, read once, on first use (schemaCheck compiles it on its first call). */
+function checkDocument(): SchemaCheck<ScenarioDocument> {
   if (!compiled) {
     const schema = JSON.parse(readFileSync(schemaUrl, "utf8")) as Record<string, unknown>;
-    const ajv = new Ajv({ allErrors: false, strict: true, verbose: true });
-    compiled = ajv.compile<ScenarioDocument>(schema);
+    compiled = schemaCheck<ScenarioDocument>(schema, { messages: scenarioMessages });
   }
   return compiled;
+}
+
+/** `rateLimits.single.limit: must be at least 1`; a problem with the whole file says "the file". */
+function documentProblemText(problem: SchemaProblem | undefined): string {
+  if (!problem) return "is not a scenario";
+  return problem.path ? `${problem.path}: ${problem.message}` : `the file ${problem.message}`;
 }
 
 /** Reads, parses and checks one scenario file; throws a StartupError naming the file. */
@@ -84,7 +97,7 @@ export function loadScenarioFile(file: string): Scenario {
   const document = parse(file, text, extension);
 
   const check = checkDocument();
-  if (!check(document)) throw new StartupError("scenario", `${file}: ${describeSchemaError(check.errors?.[0])}`);
+  if (!check(document)) throw new StartupError("scenario", `${file}: ${documentProblemText(check.problem(document))}`);
 
   const expected = basename(file, extname(file));
   if (document.name !== expected) {
@@ -227,49 +240,4 @@ function rulePath(index: number, error: ApiError): string {
   const message = path && error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
   const at = path && path !== "(top level)" ? `faults[${index}].${path}` : `faults[${index}]`;
   return `${at}: ${message}`;
-}
-
-/** A JSON pointer as the path a person writes: `/faults/1/action` → `faults[1].action`. */
-function pointerToPath(pointer: string): string {
-  let path = "";
-  for (const raw of pointer.split("/").slice(1)) {
-    const part = raw.replaceAll("~1", "/").replaceAll("~0", "~");
-    if (/^\d+$/.test(part)) path += `[${part}]`;
-    else path += path ? `.${part}` : part;
-  }
-  return path;
-}
-
-const patternMessages: Record<string, string> = {
-  "#/properties/name/pattern": "must be lower-case letters, digits and -, like flaky-5xx",
-  "#/properties/clock/properties/set/pattern": 'must be an RFC 3339 timestamp with a T and an offset, like "2026-04-21T15:30:00Z"',
-  "#/properties/seed/properties/workspace/pattern": "must be 1-64 letters, digits, - or _",
-};
-
-function describeSchemaError(error: ErrorObject | undefined): string {
-  if (!error) return "is not a scenario";
-  const at = pointerToPath(error.instancePath);
-  const join = (child: string): string => (at ? `${at}.${child}` : child);
-  const path = at || "(top level)";
-  switch (error.keyword) {
-    case "required":
-      return `${join(String(error.params["missingProperty"]))}: is required`;
-    case "additionalProperties": {
-      const properties = (error.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
-      const allowed = Object.keys(properties ?? {}).join(", ");
-      return `${join(String(error.params["additionalProperty"]))}: is not a known field; use ${allowed}`;
-    }
-    case "type": {
-      const type = String(error.params["type"]);
-      const article = /^[aeiou]/.test(type) ? "an" : "a";
-      if (!at) return `the file must hold ${article} ${type} (name, description, faults, rateLimits, clock, seed)`;
-      return `${path}: must be ${article} ${type}`;
-    }
-    case "pattern":
-      return `${path}: ${patternMessages[error.schemaPath] ?? `must match ${String(error.params["pattern"])}`}`;
-    case "minLength":
-      return `${path}: must not be empty`;
-    default:
-      return `${path}: ${error.message ?? "is invalid"}`;
-  }
 }

@@ -1,6 +1,8 @@
-import type { CdpClient, DeadLetter, DeadLetterHandler, WaitForJobOptions } from "./client.js";
+import type { CdpClient } from "./client.js";
 import { BatchRefusedError, CdpApiError } from "./errors.js";
 import { stableKey } from "./keys.js";
+import type { DeadLetter, DeadLetterHandler, WaitForJobOptions } from "./options.js";
+import { abortableSleep, type Sleep } from "./retry.js";
 import type { BatchAck, Job, JsonRecord, RowError, WriteResult } from "./types.js";
 
 /** The largest batch the API accepts. */
@@ -51,6 +53,11 @@ export interface RecordBufferOptions {
    * cannot be sent.
    */
   onError?: (error: unknown) => void;
+  /**
+   * For tests: how the buffer waits `maxAgeMs` before a flush (default setTimeout), as the
+   * client's own `sleep`. An abort of the signal is the wait cancelled (a flush came first).
+   */
+  sleep?: Sleep;
 }
 
 interface SealedBatch {
@@ -77,7 +84,9 @@ export class RecordBuffer {
   private open: JsonRecord[] = [];
   private readonly sealed: SealedBatch[] = [];
   private chain: Promise<void> = Promise.resolve();
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly sleep: Sleep;
+  /** The age flush's wait, while one is pending: aborted when a flush comes first. */
+  private timer: AbortController | undefined;
   private readonly reports = new Set<Promise<void>>();
   private closed = false;
   private acceptedBatches = 0;
@@ -102,6 +111,7 @@ export class RecordBuffer {
     this.matchKey = options.matchKey;
     this.maxSize = maxSize;
     this.maxAgeMs = maxAgeMs;
+    this.sleep = options.sleep ?? abortableSleep;
     this.keyFor =
       options.keyFor ??
       ((records) => stableKey({ object: this.object, operation: this.operation, matchKey: this.matchKey ?? null, records }));
@@ -135,7 +145,7 @@ export class RecordBuffer {
     if (JSON.stringify(record) === undefined) throw new TypeError("a record must be a JSON object");
     this.open.push(record);
     if (this.open.length >= this.maxSize) return this.flushInBackground();
-    this.timer ??= setTimeout(() => void this.flushInBackground(), this.maxAgeMs);
+    this.timer ??= this.flushWhenOld();
     return Promise.resolve();
   }
 
@@ -167,9 +177,19 @@ export class RecordBuffer {
       // Nobody awaits this flush, so nobody would retry it: a transient failure is tried again
       // after maxAgeMs. Anything else (a throwing keyFor or handler) waits for the next flush.
       if (error instanceof CdpApiError && error.retryable && !this.closed && this.sealed.length > 0) {
-        this.timer ??= setTimeout(() => void this.flushInBackground(), this.maxAgeMs);
+        this.timer ??= this.flushWhenOld();
       }
     });
+  }
+
+  /** Flushes in the background after `maxAgeMs`, unless the wait is aborted first. */
+  private flushWhenOld(): AbortController {
+    const timer = new AbortController();
+    void this.sleep(this.maxAgeMs, timer.signal).then(
+      () => void this.flushInBackground(),
+      () => undefined, // aborted: a flush came first
+    );
+    return timer;
   }
 
   /** `onError`, or a process warning when there is none; a throwing `onError` is ignored. */
@@ -185,7 +205,7 @@ export class RecordBuffer {
   /** Turns the open records into a batch with its key fixed from now on. */
   private seal(): void {
     if (this.timer !== undefined) {
-      clearTimeout(this.timer);
+      this.timer.abort();
       this.timer = undefined;
     }
     if (this.open.length === 0) return;

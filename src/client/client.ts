@@ -1,110 +1,9 @@
-import { CdpApiError, CLIENT_ERROR_CODES, type FailureType } from "./errors.js";
+import { sendAttempt, type Answer, type AttemptContext, type RequestSpec } from "./attempt.js";
+import { CdpApiError, CLIENT_ERROR_CODES } from "./errors.js";
 import { randomKey } from "./keys.js";
-import {
-  abortableSleep,
-  parseRetryAfterMs,
-  resolveRetryOptions,
-  retryDelayMs,
-  type RetryOptions,
-  type Sleep,
-} from "./retry.js";
-import type { BatchAck, Job, JsonRecord, ObjectMetadata, RowError, WriteAck, WriteResult } from "./types.js";
-
-/** pino's calling convention (`logger.warn(context, message)`), which console also accepts. */
-export interface ClientLogger {
-  warn(context: Record<string, unknown>, message: string): void;
-  debug?(context: Record<string, unknown>, message: string): void;
-}
-
-/** What `onDeadLetter` receives: the guide's DLQ message, plus the error itself. */
-export interface DeadLetter {
-  operation: "append" | "upsert" | "append-batch" | "upsert-batch";
-  object: string;
-  /** The record (single writes) or records (batches) that were refused. */
-  records: JsonRecord[];
-  idempotencyKey: string;
-  error: CdpApiError;
-  failureType: FailureType;
-  /** ISO 8601 time the failure was handed over. */
-  failedAt: string;
-}
-
-export type DeadLetterHandler = (letter: DeadLetter) => void | Promise<void>;
-
-export interface CdpClientOptions<DL extends DeadLetterHandler | undefined = DeadLetterHandler | undefined> {
-  /** Up to and including `/public/v1`, e.g. `http://127.0.0.1:4010/public/v1`. */
-  baseUrl: string;
-  /** Bearer token. */
-  token: string;
-  retry?: Partial<RetryOptions>;
-  /** Defaults to the platform's `fetch`. */
-  fetch?: typeof fetch;
-  /** Retries, backpressure and dead letters are logged at warn; silent when absent. */
-  logger?: ClientLogger;
-  /**
-   * Where non-retryable write failures go (schema, bad data, auth). With a handler, a refused
-   * write resolves to `undefined` after the handler ran; without one, it throws `CdpApiError`.
-   * Transient failures that outlast every retry always throw: the caller decides whether to
-   * retry later (a webhook handler answers 503, a queue consumer leaves the message).
-   */
-  onDeadLetter?: DL;
-  /** For tests: the jitter source (default Math.random). */
-  random?: () => number;
-  /** For tests: how the client waits between attempts and polls (default setTimeout). */
-  sleep?: Sleep;
-  /** For tests: the time source for Retry-After dates, polling deadlines and dead letters. */
-  now?: () => number;
-}
-
-export interface WriteOptions {
-  /**
-   * Sent on every attempt of this call. Pass a key tied to the logical event (an upstream event
-   * id, or `stableKey(record)`); when absent the client generates a random one per call, which
-   * protects the call's own retries but not a re-run of the caller.
-   */
-  idempotencyKey?: string;
-  signal?: AbortSignal;
-}
-
-export interface UpsertOptions extends WriteOptions {
-  /** One of the object's identity keys; the API defaults to the object's primary key. */
-  matchKey?: string;
-}
-
-export interface WaitForJobOptions {
-  /** Give up after this long (default 120,000 ms, the guide's `timeout=120`). */
-  timeoutMs?: number;
-  signal?: AbortSignal;
-  /** First delay between polls (default 2,000 ms), multiplied by `backoffFactor` (1.5) up to `maxDelayMs` (15,000). */
-  initialDelayMs?: number;
-  backoffFactor?: number;
-  maxDelayMs?: number;
-}
-
-export interface JobErrorsOptions {
-  /** Rows per page (the API allows 1–1000; default 100). */
-  pageSize?: number;
-  signal?: AbortSignal;
-}
-
-/** A write's resolved value: undefined only when a dead-letter handler took the failure. */
-export type Written<T, DL> = DL extends DeadLetterHandler ? WriteResult<T> | undefined : WriteResult<T>;
-
-interface RequestSpec {
-  method: "GET" | "POST";
-  path: string;
-  body?: unknown;
-  idempotencyKey?: string;
-  signal?: AbortSignal | undefined;
-}
-
-interface Answer<T> {
-  data: T;
-  status: number;
-  correlationId: string | null;
-  attempts: number;
-  replayed: boolean;
-}
+import type { CdpClientOptions, ClientLogger, DeadLetter, DeadLetterHandler, JobErrorsOptions, UpsertOptions, WaitForJobOptions, WriteOptions, Written } from "./options.js";
+import { abortableSleep, resolveRetryOptions, retryDelayMs, type RetryOptions, type Sleep } from "./retry.js";
+import type { BatchAck, Job, JsonRecord, ObjectMetadata, RowError, WriteAck } from "./types.js";
 
 const TERMINAL_JOB_STATES = new Set(["completed", "failed"]);
 
@@ -117,8 +16,7 @@ const TERMINAL_JOB_STATES = new Set(["completed", "failed"]);
 class Client<DL extends DeadLetterHandler | undefined> {
   readonly retry: Readonly<RetryOptions>;
   private readonly baseUrl: string;
-  private readonly token: string;
-  private readonly fetchImpl: typeof fetch;
+  private readonly attempts: AttemptContext;
   private readonly logger: ClientLogger | undefined;
   private readonly onDeadLetter: DeadLetterHandler | undefined;
   private readonly random: () => number;
@@ -131,14 +29,19 @@ class Client<DL extends DeadLetterHandler | undefined> {
     if (!options.baseUrl) throw new TypeError("baseUrl is required, e.g. http://127.0.0.1:4010/public/v1");
     if (!options.token) throw new TypeError("token is required");
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
-    this.token = options.token;
     this.retry = resolveRetryOptions(options.retry);
-    this.fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
     this.logger = options.logger;
     this.onDeadLetter = options.onDeadLetter;
     this.random = options.random ?? Math.random;
     this.sleep = options.sleep ?? abortableSleep;
     this.now = options.now ?? Date.now;
+    this.attempts = {
+      fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
+      token: options.token,
+      timeoutMs: this.retry.attemptTimeoutMs,
+      now: this.now,
+      onResponse: (headers) => this.noteRateLimit(headers),
+    };
   }
 
   /** Whether non-retryable write failures go to an `onDeadLetter` handler rather than throwing. */
@@ -282,7 +185,7 @@ class Client<DL extends DeadLetterHandler | undefined> {
       await this.waitForBackpressure(spec.signal);
       let failure: CdpApiError;
       try {
-        const answer = await this.attempt<T>(spec, url, body);
+        const answer = await sendAttempt<T>(this.attempts, { spec, url, body });
         return { ...answer, attempts: attempt };
       } catch (error) {
         if (!(error instanceof CdpApiError)) throw error; // the caller's abort, or a bug
@@ -313,86 +216,6 @@ class Client<DL extends DeadLetterHandler | undefined> {
     }
   }
 
-  /** One HTTP attempt under its own timeout; every failure becomes a CdpApiError. */
-  private async attempt<T>(spec: RequestSpec, url: URL, body: string | undefined): Promise<Omit<Answer<T>, "attempts">> {
-    if (spec.signal?.aborted) throw spec.signal.reason;
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new Error("attempt timed out")), this.retry.attemptTimeoutMs);
-    const onCallerAbort = (): void => controller.abort(spec.signal?.reason);
-    spec.signal?.addEventListener("abort", onCallerAbort, { once: true });
-
-    const headers: Record<string, string> = { Authorization: `Bearer ${this.token}`, Accept: "application/json" };
-    if (spec.body !== undefined) headers["Content-Type"] = "application/json";
-    if (spec.idempotencyKey !== undefined) headers["Idempotency-Key"] = spec.idempotencyKey;
-    const base = { idempotencyKey: spec.idempotencyKey, attempts: 1 };
-
-    let response: Response;
-    let text: string;
-    try {
-      response = await this.fetchImpl(url, {
-        method: spec.method,
-        headers,
-        ...(body === undefined ? {} : { body }),
-        signal: controller.signal,
-      });
-      text = await response.text();
-    } catch (error) {
-      if (spec.signal?.aborted) throw spec.signal.reason;
-      const timedOut = controller.signal.aborted;
-      throw new CdpApiError({
-        ...base,
-        status: 0,
-        code: timedOut ? CLIENT_ERROR_CODES.timeout : CLIENT_ERROR_CODES.network,
-        message: timedOut
-          ? `${spec.method} ${spec.path}: no complete response within ${this.retry.attemptTimeoutMs} ms`
-          : `${spec.method} ${spec.path}: ${describeNetworkError(error)}`,
-        cause: error,
-      });
-    } finally {
-      clearTimeout(timer);
-      spec.signal?.removeEventListener("abort", onCallerAbort);
-    }
-
-    const correlationId = response.headers.get("x-correlation-id");
-    this.noteRateLimit(response.headers);
-    const parsed = parseJson(text);
-
-    if (response.ok) {
-      const data = isRecord(parsed) && parsed["success"] === true ? parsed["data"] : undefined;
-      if (data === undefined) {
-        // A 2xx that is not the API's envelope: the write may have happened, so this is a
-        // retry with the same key (which replays the real answer), never a success.
-        throw new CdpApiError({
-          ...base,
-          status: response.status,
-          code: CLIENT_ERROR_CODES.malformed,
-          message: `${spec.method} ${spec.path}: ${response.status} with a body that is not the API's JSON envelope (${preview(text)})`,
-          correlationId,
-        });
-      }
-      return {
-        data: data as T,
-        status: response.status,
-        correlationId,
-        replayed: response.headers.get("idempotent-replayed") === "true",
-      };
-    }
-
-    const envelope = isRecord(parsed) && isRecord(parsed["error"]) ? parsed["error"] : undefined;
-    const code = typeof envelope?.["code"] === "string" ? envelope["code"] : `HTTP_${response.status}`;
-    const message = typeof envelope?.["message"] === "string" ? envelope["message"] : `${response.status} ${response.statusText} (${preview(text)})`;
-    const retryAfterMs = parseRetryAfterMs(response.headers.get("retry-after"), this.now());
-    throw new CdpApiError({
-      ...base,
-      status: response.status,
-      code,
-      message,
-      details: envelope?.["details"] ?? null,
-      correlationId,
-      ...(retryAfterMs === undefined ? {} : { retryAfterSeconds: retryAfterMs / 1000 }),
-    });
-  }
-
   /** The guide's voluntary backpressure: a low remaining budget delays the next request. */
   private noteRateLimit(headers: Headers): void {
     const remaining = Number(headers.get("x-ratelimit-remaining") ?? Number.NaN);
@@ -421,33 +244,4 @@ export const CdpClient: {
 
 function segment(value: string): string {
   return encodeURIComponent(value);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function preview(text: string): string {
-  const flat = text.replace(/\s+/g, " ").trim();
-  if (flat === "") return "empty body";
-  return flat.length > 120 ? `${flat.slice(0, 120)}…` : flat;
-}
-
-/** undici hides the useful part (ECONNRESET, ECONNREFUSED…) in `cause`. */
-function describeNetworkError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause = error.cause;
-  if (cause instanceof Error) {
-    const code = (cause as Error & { code?: unknown }).code;
-    return `${error.message} (${typeof code === "string" ? `${code}: ` : ""}${cause.message})`;
-  }
-  return error.message;
 }

@@ -1,4 +1,4 @@
-import type { DeadLetter } from "./client.js";
+import type { DeadLetter } from "./options.js";
 
 /**
  * One error type for every failure the client reports, classified the way the vendor's

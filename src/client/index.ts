@@ -14,7 +14,7 @@ export type {
   WaitForJobOptions,
   WriteOptions,
   Written,
-} from "./client.js";
+} from "./options.js";
 export { RecordBuffer, MAX_BATCH_SIZE } from "./buffer.js";
 export type { JobReport, RecordBufferOptions } from "./buffer.js";
 export { BatchRefusedError, CdpApiError, CLIENT_ERROR_CODES, RETRYABLE_STATUS, classifyFailure } from "./errors.js";

@@ -1,9 +1,10 @@
-import type { OperationName } from "./vocabulary.js";
+import type { JobState, OperationName } from "./vocabulary.js";
 
 /**
  * The control plane's shapes (`/_emulator`): what the server keeps and answers, what the shipped
  * `ControlClient` returns and what the dashboard draws. Types only, declared once here; the
- * server's modules, `testing/` and `ui/` import them rather than writing them again.
+ * server's modules, `testing/` and `ui/` import them rather than writing them again (the
+ * dashboard's bundle imports this file, so it names nothing of Node).
  */
 
 export type FaultStatus = 409 | 429 | 500 | 502 | 503 | 504;
@@ -130,4 +131,109 @@ export interface ScenarioSummary {
   name: string;
   description: string;
   file: string;
+}
+
+/** One field of an object, as GET /_emulator/objects describes it. */
+export interface FieldInfo {
+  name: string;
+  type: string;
+  format: string | null;
+  required: boolean;
+  identity: boolean;
+}
+
+/** An object definition, as GET /_emulator/objects describes it. */
+export interface ObjectInfo {
+  objectName: string;
+  primaryKey: string;
+  identityKeys: string[];
+  requiredFields: string[];
+  /** "record" | "merge" | "reject". */
+  collisionPolicy: string;
+  fields: FieldInfo[];
+}
+
+/** The `order` of GET /_emulator/records/:object: by when a row was first written. */
+export type RowOrder = "oldest" | "newest";
+
+/** A stored row, as GET /_emulator/records/:object and /:object/:rowId show it. */
+export interface RowView {
+  rowId: string;
+  createdAt: string;
+  updatedAt: string;
+  fields: Record<string, unknown>;
+}
+
+/** A page of GET /_emulator/records/:object. */
+export interface RowsPage {
+  records: RowView[];
+  nextCursor: string | null;
+  /** Rows the filters match in all, not just this page's. */
+  total: number;
+}
+
+/** One identity value a row holds, from GET /_emulator/records/:object/:rowId/identifiers. */
+export interface Identifier {
+  field: string;
+  value: string | number;
+  /** Whether a lookup by this value finds this row. */
+  resolvesHere: boolean;
+  /** Row ids holding the identifier, the most recent writer first. */
+  holders: string[];
+}
+
+/** Two rows found to share an identity value, from GET /_emulator/identity/collisions. */
+export interface Collision {
+  id: number;
+  object: string;
+  field: string;
+  value: unknown;
+  rowId: string;
+  otherRowId: string;
+  /** The object's collision policy when it was found. */
+  policy: string;
+  resolution: string;
+  detectedAt: string;
+}
+
+export interface JobMetrics {
+  totalRows: number;
+  processedRows: number;
+  insertedRows: number;
+  mergedRows: number;
+  invalidRows: number;
+}
+
+/** A rejected row of a batch job; `index` (and the rest) null when the whole job failed. */
+export interface JobError {
+  index: number | null;
+  code: string;
+  message: string;
+  path: string | null;
+  value: unknown;
+}
+
+/** A batch job as GET /_emulator/jobs (and the public job status) describes it. */
+export interface JobView {
+  jobId: string;
+  objectName: string;
+  operation: string;
+  state: JobState;
+  createdAt: string;
+  startedAt: string | null;
+  completedAt: string | null;
+  metrics: JobMetrics;
+  /** The first few row errors; `errorsPath` pages through all of them. */
+  errors: JobError[];
+  errorsPath: string;
+}
+
+/** `event: job` on GET /_emulator/events: a batch job changed state or moved on. */
+export interface JobEvent {
+  jobId: string;
+  workspace: string;
+  objectName: string;
+  operation: string;
+  state: JobState;
+  metrics: JobMetrics;
 }

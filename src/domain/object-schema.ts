@@ -1,8 +1,9 @@
 import { StartupError } from "./startup-error.js";
-import { Ajv, type ErrorObject, type JSONSchemaType, type ValidateFunction } from "ajv";
+import { Ajv, type JSONSchemaType, type ValidateFunction } from "ajv";
 import addFormatsModule from "ajv-formats";
 import { fullFormats } from "ajv-formats/dist/formats.js";
 import type { FieldProblem } from "./errors.js";
+import { describeSchemaError, problemText } from "./schema-check.js";
 
 /**
  * Object schemas: one JSON Schema file per CDP object, with the vendor's identity metadata
@@ -92,7 +93,7 @@ export function createSchemaCompiler(): (name: string, document: unknown) => Obj
 
   return (name, document) => {
     if (!checkDocument(document)) {
-      throw new StartupError("schemas", describeDocumentError(checkDocument.errors?.[0]));
+      throw new StartupError("schemas", problemText(describeSchemaError(checkDocument.errors?.[0], document)));
     }
     const objectName = document.objectName ?? name;
     if (!/^[a-z][a-z0-9_]*$/.test(objectName)) {
@@ -175,55 +176,15 @@ export function createSchemaCompiler(): (name: string, document: unknown) => Obj
           if (value === null) continue;
           const validate = validators.get(fieldName);
           if (validate && !validate(value)) {
-            return describeValueError(`${basePath}.${fieldName}`, value, validate.errors?.[0]);
+            const problem = describeSchemaError(validate.errors?.[0], value, { base: `${basePath}.${fieldName}` });
+            // A nested field that is missing has no value to quote; null, as for a missing required field.
+            return { kind: "REQUEST_INVALID", message: problemText(problem), path: problem.path, value: problem.value ?? null };
           }
         }
         return null;
       },
     };
   };
-}
-
-function describeDocumentError(error: ErrorObject | undefined): string {
-  if (!error) return "not a valid object schema";
-  const at = error.instancePath ? error.instancePath.slice(1).replaceAll("/", ".") : "(top level)";
-  if (error.keyword === "required") {
-    return `${at}: missing "${String(error.params["missingProperty"])}"`;
-  }
-  return `${at}: ${error.message ?? "is invalid"}`;
-}
-
-function describeValueError(
-  fieldPath: string,
-  fieldValue: unknown,
-  error: ErrorObject | undefined,
-): FieldProblem {
-  const nested = error?.instancePath
-    ? error.instancePath.slice(1).split("/").map((part) => (/^\d+$/.test(part) ? `[${part}]` : `.${part}`)).join("")
-    : "";
-  const path = `${fieldPath}${nested}`;
-  let message = `${path}: ${error?.message ?? "is invalid"}`;
-  if (error?.keyword === "format") {
-    const format = String(error.params["format"]);
-    message =
-      format === "date-time"
-        ? `${path}: must be an ISO 8601 timestamp with a timezone offset, like 2026-04-21T15:30:00Z`
-        : `${path}: invalid ${format} format`;
-  } else if (error?.keyword === "enum") {
-    const allowed = (error.params["allowedValues"] as unknown[]).map((v) => JSON.stringify(v));
-    message = `${path}: must be one of ${allowed.join(", ")}`;
-  }
-  const value = nested ? valueAt(fieldValue, error?.instancePath ?? "") : fieldValue;
-  return { kind: "REQUEST_INVALID", message, path, value };
-}
-
-function valueAt(root: unknown, pointer: string): unknown {
-  let current: unknown = root;
-  for (const part of pointer.split("/").slice(1)) {
-    if (current === null || typeof current !== "object") return undefined;
-    current = (current as Record<string, unknown>)[part];
-  }
-  return current;
 }
 
 /** Every object the emulator serves, by name. */

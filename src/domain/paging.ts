@@ -42,3 +42,36 @@ export function decodeCursor(raw: unknown): number {
   }
   return Number(match[1]);
 }
+
+/** One page of a keyset listing and the cursor of the next; null when this page is the last. */
+export interface KeysetPage<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+/** `limit` and `cursor` from a query string, checked: where a keyset listing resumes. */
+export interface PageRequest {
+  limit: number;
+  /** The position of the previous page's last item; 0 for the first page. */
+  after: number;
+}
+
+export function parsePageRequest(query: { limit?: unknown; cursor?: unknown }): PageRequest {
+  return { limit: pageLimit(query.limit), after: decodeCursor(query.cursor) };
+}
+
+/**
+ * Pages a keyset listing: `fetch` is asked for one item more than the page holds, so whether a
+ * next page exists is known without a count, and the cursor wraps the page's last position.
+ */
+export function keysetPage<T>(options: {
+  request: PageRequest;
+  fetch: (window: { after: number; limit: number }) => readonly T[];
+  position: (item: T) => number;
+}): KeysetPage<T> {
+  const { request, fetch, position } = options;
+  const rows = fetch({ after: request.after, limit: request.limit + 1 });
+  const items = rows.slice(0, request.limit);
+  const last = items.at(-1);
+  return { items, nextCursor: rows.length > request.limit && last !== undefined ? encodeCursor(position(last)) : null };
+}

@@ -90,20 +90,22 @@ export function describeSchemaError(
   if (!error) return { path: base, message: "is invalid", keyword: "unknown", schemaPath: "" };
   const at = pointerToPath(error.instancePath, base);
   const data: unknown = "data" in error ? error.data : valueAtPointer(root, error.instancePath);
-  const problem = (path: string, message: string, value: unknown = data): SchemaProblem => {
+  // `quoted` is explicit, not a default parameter: passing `undefined` for a missing field must
+  // quote nothing, where a default would quote the parent object instead.
+  const problem = (path: string, message: string, quoted: { value: unknown } = { value: data }): SchemaProblem => {
     const override = messages[error.schemaPath] ?? messages[path];
-    return { path, message: override ?? message, value, keyword: error.keyword, schemaPath: error.schemaPath };
+    return { path, message: override ?? message, value: quoted.value, keyword: error.keyword, schemaPath: error.schemaPath };
   };
   const params = error.params as Record<string, unknown>;
   switch (error.keyword) {
     case "required":
-      return problem(childPath(at, String(params["missingProperty"])), "is required", undefined);
+      return problem(childPath(at, String(params["missingProperty"])), "is required", { value: undefined });
     case "additionalProperties": {
       const extra = String(params["additionalProperty"]);
       const properties = (error.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
       const allowed = Object.keys(properties ?? {}).join(", ");
       const value = data !== null && typeof data === "object" ? (data as Record<string, unknown>)[extra] : undefined;
-      return problem(childPath(at, extra), allowed ? `is not a known field; use ${allowed}` : "is not a known field", value);
+      return problem(childPath(at, extra), allowed ? `is not a known field; use ${allowed}` : "is not a known field", { value });
     }
     case "enum": {
       const allowed = (params["allowedValues"] as unknown[]).map((value) => (typeof value === "string" ? value : JSON.stringify(value)));

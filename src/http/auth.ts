@@ -14,7 +14,7 @@ export interface AuthContext {
 }
 
 export function authOf(res: Response): AuthContext {
-  const auth = res.locals["auth"] as AuthContext | undefined;
+  const { auth } = res.locals;
   if (!auth) throw new Error("authOf() called before authenticate()");
   return auth;
 }
@@ -46,9 +46,7 @@ export function resolveBearer(header: string | undefined, deps: { workspaces: Wo
 
 export function authenticate(deps: { workspaces: WorkspacesStore; clock: Clock }): RequestHandler {
   return (req, res, next) => {
-    const auth = resolveBearer(req.get("authorization"), deps);
-    res.locals["auth"] = auth;
-    res.locals["workspace"] = auth.workspace;
+    res.locals.auth = resolveBearer(req.get("authorization"), deps);
     next();
   };
 }

@@ -14,7 +14,7 @@ export function correlationId(): RequestHandler {
   return (req, res, next) => {
     const incoming = req.get("x-correlation-id")?.trim();
     const id = incoming && CORRELATION_ID_PATTERN.test(incoming) ? incoming : randomUUID();
-    res.locals["correlationId"] = id;
+    res.locals.correlationId = id;
     res.setHeader("x-correlation-id", id);
     next();
   };

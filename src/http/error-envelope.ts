@@ -46,15 +46,15 @@ export function errorEnvelope(deps: { logger: Logger }): ErrorRequestHandler {
     let apiError = toApiError(error);
     if (!apiError) {
       deps.logger.error(
-        { err: error, correlationId: res.locals["correlationId"], method: req.method, path: req.originalUrl },
+        { err: error, correlationId: res.locals.correlationId, method: req.method, path: req.originalUrl },
         "unhandled error",
       );
       apiError = new ApiError(
         "INTERNAL",
-        `Unexpected error in the emulator; quote correlation id ${String(res.locals["correlationId"] ?? "n/a")} when reporting it`,
+        `Unexpected error in the emulator; quote correlation id ${res.locals.correlationId ?? "n/a"} when reporting it`,
       );
     }
-    res.locals["errorCode"] = apiError.code;
+    res.locals.errorCode = apiError.code;
     if (res.headersSent) {
       req.socket.destroy();
       return;

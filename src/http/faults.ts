@@ -1,23 +1,30 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Request, RequestHandler, Response } from "express";
-import { faultDelayMs, faultError, parseFaultHeader, type AppliedFault, type FaultRules, type RequestFacts } from "../chaos/faults.js";
-import type { OperationName } from "../domain/vocabulary.js";
+import type * as ChaosFaults from "../chaos/faults.js";
+import type { AppliedFault, FaultRules, RequestFacts } from "../chaos/faults.js";
 import { ApiError } from "../domain/errors.js";
+
+/**
+ * chaos/'s fault code, handed in by the composition root: the http layer may name chaos's types
+ * but not import its code (eslint.config.js), and the fault stage needs only these three.
+ */
+export type FaultFunctions = Pick<typeof ChaosFaults, "parseFaultHeader" | "faultDelayMs" | "faultError">;
 
 export interface FaultDeps {
   faults: FaultRules;
+  faultFunctions: FaultFunctions;
   /** For jitter; probability schedules have their own seeded generators. */
   random: () => number;
 }
 
 export function requestFacts(req: Request, res: Response): RequestFacts {
   return {
-    operation: (res.locals["operation"] as OperationName | undefined) ?? null,
-    object: (res.locals["object"] as string | undefined) ?? null,
+    operation: res.locals.operation ?? null,
+    object: res.locals.object ?? null,
     method: req.method,
     path: req.baseUrl + req.path,
     header: (name) => req.get(name),
-    workspace: (res.locals["workspace"] as string | undefined) ?? null,
+    workspace: res.locals.auth?.workspace ?? null,
     idempotencyKey: req.get("idempotency-key") ?? null,
   };
 }
@@ -41,17 +48,18 @@ export function sendMalformed(res: Response, body: string): void {
  * request before it executes. An after-commit fault is left for the execute stage.
  */
 export function faultStage(deps: FaultDeps): RequestHandler {
+  const { parseFaultHeader, faultDelayMs, faultError } = deps.faultFunctions;
   return async (req, res, next) => {
     const header = req.get("x-emulator-fault");
     const applied: AppliedFault | null = header !== undefined ? parseFaultHeader(header) : deps.faults.pick(requestFacts(req, res));
     if (!applied) return next();
-    res.locals["fault"] = applied.label;
+    res.locals.fault = applied.label;
     res.setHeader("X-Emulator-Fault", applied.label);
     const { action } = applied;
     const delay = faultDelayMs(action, deps.random);
     if (delay > 0) await sleep(delay);
     if (action.afterCommit) {
-      res.locals["afterCommitFault"] = applied;
+      res.locals.afterCommitFault = applied;
       return next();
     }
     if (action.timeout) {
@@ -63,8 +71,8 @@ export function faultStage(deps: FaultDeps): RequestHandler {
     }
     if (action.reset) return dropConnection(req);
     if (action.malformed) {
-      const operation = String(res.locals["operation"] ?? "");
-      const object = String(res.locals["object"] ?? "");
+      const operation = res.locals.operation ?? "";
+      const object = res.locals.object ?? "";
       return sendMalformed(res, JSON.stringify({ success: true, data: { operation, objectName: object, accepted: true } }));
     }
     if (action.status) throw faultError(applied, action.status);
@@ -73,9 +81,13 @@ export function faultStage(deps: FaultDeps): RequestHandler {
 }
 
 /** After the write committed (and its idempotent response was stored): fail as the fault asks. */
-export function applyAfterCommit(req: Request, res: Response, fault: AppliedFault, committedBody: string): void {
+export function applyAfterCommit(
+  deps: Pick<FaultDeps, "faultFunctions">,
+  exchange: { req: Request; res: Response; fault: AppliedFault; committedBody: string },
+): void {
+  const { req, res, fault, committedBody } = exchange;
   const { action } = fault;
   if (action.reset) return dropConnection(req);
   if (action.malformed) return sendMalformed(res, committedBody);
-  if (action.status) throw faultError(fault, action.status);
+  if (action.status) throw deps.faultFunctions.faultError(fault, action.status);
 }

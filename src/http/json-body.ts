@@ -1,7 +1,8 @@
 import { isUtf8 } from "node:buffer";
-import express, { type RequestHandler, type Response } from "express";
+import express, { type RequestHandler } from "express";
 import { ApiError } from "../domain/errors.js";
 import { describeJsonProblem, findJsonProblem, MAX_JSON_DEPTH } from "../domain/json-safety.js";
+import { isExpressResponse } from "./exchange-state.js";
 
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
 export const MAX_CONTROL_BODY_BYTES = 1024 * 1024;
@@ -23,7 +24,7 @@ function boundedJsonParser(limit: number): RequestHandler[] {
     type: () => true,
     verify: (_req, res, buffer) => {
       // A batch keeps the bytes it was sent rather than serializing 10 MB again; the journal keeps them too.
-      (res as Response).locals["rawBody"] = buffer;
+      if (isExpressResponse(res)) res.locals.rawBody = buffer;
       if (!isUtf8(buffer)) throw Object.assign(new Error("Request body is not valid UTF-8"), { type: INVALID_UTF8_ERROR_TYPE });
     },
   });

@@ -3,33 +3,30 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import type { Logger } from "pino";
 import type { Operation, OperationResult } from "./operation.js";
 import type { Clock } from "../runtime/clock.js";
-import type { AppliedFault, FaultRules } from "../chaos/faults.js";
 import type { Journal } from "../runtime/journal.js";
 import type { RateLimiter } from "../runtime/rate-limiter.js";
 import { ApiError } from "../domain/errors.js";
 import type { Store } from "../store/store.js";
-import { authenticate, requireScope } from "./auth.js";
+import { authenticate, authOf, requireScope } from "./auth.js";
 import { correlationId } from "./correlation-id.js";
 import { errorEnvelope } from "./error-envelope.js";
-import type { IdempotencyClaim, IdempotencyGuard, SerializedResult } from "./idempotency.js";
+import type { IdempotencyGuard, SerializedResult } from "./idempotency.js";
 import { headerLimits } from "./header-limits.js";
 import { jsonBody } from "./json-body.js";
-import { applyAfterCommit, faultStage } from "./faults.js";
+import { applyAfterCommit, faultStage, type FaultDeps } from "./faults.js";
 import { quotaHeaders, rateLimit } from "./rate-limit.js";
 
 const LARGE_BODY_BYTES = 256 * 1024;
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-export interface PipelineDeps {
+export interface PipelineDeps extends FaultDeps {
   operations: readonly Operation[];
   store: Store;
   clock: Clock;
   logger: Logger;
   idempotency: IdempotencyGuard;
   rateLimiter: RateLimiter;
-  faults: FaultRules;
   journal: Journal;
-  random: () => number;
   latencyMs: number;
 }
 
@@ -90,8 +87,10 @@ export function createPublicPipeline(deps: PipelineDeps): Router {
 
 function tagOperation(operation: Operation): RequestHandler {
   return (req, res, next) => {
-    res.locals["operation"] = operation.name;
-    res.locals["object"] = req.params["object"];
+    res.locals.operation = operation.name;
+    // A named parameter is always one string; only a wildcard's would be a list.
+    const object = req.params["object"];
+    res.locals.object = typeof object === "string" ? object : undefined;
     next();
   };
 }
@@ -100,16 +99,15 @@ function idempotencyStage(deps: PipelineDeps): RequestHandler {
   return (req, res, next) => {
     const key = req.get("idempotency-key");
     if (key === undefined) return next();
-    res.locals["idempotencyKey"] = key;
     const decision = deps.idempotency.begin({
-      workspace: String(res.locals["workspace"]),
+      workspace: authOf(res).workspace,
       key,
       method: req.method,
       path: req.baseUrl + req.path,
       body: req.body,
     });
     if (decision.kind === "replay") {
-      res.locals["replayed"] = true;
+      res.locals.replayed = true;
       res
         .status(decision.response.status)
         .set(decision.response.headers)
@@ -117,7 +115,7 @@ function idempotencyStage(deps: PipelineDeps): RequestHandler {
         .send(decision.response.body);
       return;
     }
-    res.locals["claim"] = decision.claim;
+    res.locals.claim = decision.claim;
     // Freed by the execute stage when execution ends, not when the client hangs up: a client
     // that timed out and retries must see 409 IN_PROGRESS, never a second write.
     next();
@@ -126,19 +124,19 @@ function idempotencyStage(deps: PipelineDeps): RequestHandler {
 
 function executeStage(operation: Operation, deps: PipelineDeps): RequestHandler {
   return async (req, res) => {
-    const claim = res.locals["claim"] as IdempotencyClaim | undefined;
+    const { claim } = res.locals;
     try {
       if (operation.write && deps.latencyMs > 0) await sleep(deps.latencyMs);
       // Parsing a multi-megabyte batch already held the event loop; let waiting requests through
       // before its checks and commit hold it again.
-      const bodyBytes = (res.locals["rawBody"] as Buffer | undefined)?.length ?? 0;
+      const bodyBytes = res.locals.rawBody?.length ?? 0;
       if (bodyBytes > LARGE_BODY_BYTES) await yieldToEventLoop();
       const now = deps.clock.now();
       const context = {
-        workspace: String(res.locals["workspace"]),
+        workspace: authOf(res).workspace,
         params: req.params as Record<string, string>,
         body: req.body as unknown,
-        rawBody: res.locals["rawBody"] as Buffer | undefined,
+        rawBody: res.locals.rawBody,
         query: req.query as Record<string, unknown>,
         prefer: req.get("prefer"),
         now,
@@ -155,8 +153,8 @@ function executeStage(operation: Operation, deps: PipelineDeps): RequestHandler 
       let result = operation.write ? deps.store.transaction(run) : run();
       const later = after ? await after() : undefined;
       if (later) result = serialize(later);
-      const fault = res.locals["afterCommitFault"] as AppliedFault | undefined;
-      if (fault) return applyAfterCommit(req, res, fault, result.body);
+      const fault = res.locals.afterCommitFault;
+      if (fault) return applyAfterCommit(deps, { req, res, fault, committedBody: result.body });
       res.status(result.status).set(result.headers).send(result.body);
     } finally {
       claim?.release();
@@ -192,18 +190,18 @@ function journalStage(deps: { logger: Logger; journal: Journal; clock: Clock }):
         at,
         method: req.method,
         path: req.originalUrl.split("?")[0] ?? "",
-        operation: (res.locals["operation"] as string | undefined) ?? null,
-        object: (res.locals["object"] as string | undefined) ?? null,
-        workspace: (res.locals["workspace"] as string | undefined) ?? null,
+        operation: res.locals.operation ?? null,
+        object: res.locals.object ?? null,
+        workspace: res.locals.auth?.workspace ?? null,
         idempotencyKey: req.get("idempotency-key") ?? null,
-        correlationId: String(res.locals["correlationId"] ?? ""),
+        correlationId: res.locals.correlationId ?? "",
         status,
-        fault: (res.locals["fault"] as string | undefined) ?? null,
-        replayed: res.locals["replayed"] === true,
+        fault: res.locals.fault ?? null,
+        replayed: res.locals.replayed === true,
         durationMs,
         // The bytes as they came in (kept by the body parser), never req.body: the journal
         // keeps raw bytes and parses them only when read.
-        requestBody: res.locals["rawBody"] as Buffer | undefined,
+        requestBody: res.locals.rawBody,
         responseBody: status === null ? undefined : sent,
         // As they came and went; the journal itself leaves out Authorization and the other
         // credentials, and caps the rest.
@@ -222,7 +220,7 @@ function journalStage(deps: { logger: Logger; journal: Journal; clock: Clock }):
           idempotencyKey: entry.idempotencyKey ?? undefined,
           replayed: entry.replayed || undefined,
           fault: entry.fault ?? undefined,
-          errorCode: res.locals["errorCode"],
+          errorCode: res.locals.errorCode,
           durationMs,
         },
         "request",

@@ -1,4 +1,5 @@
 import type { RequestHandler } from "express";
+import { ApiError } from "../domain/errors.js";
 
 /**
  * `GET /`, the first URL a newcomer tries: a browser is sent to the dashboard; anything else gets
@@ -26,5 +27,15 @@ export function rootSignpost(deps: { version: string; publicBasePath: string; co
         },
       },
     });
+  };
+}
+
+/** Outside both prefixes: still the envelope (error-envelope.ts makes it), never Express's HTML 404. */
+export function unknownEndpoint(deps: { publicBasePath: string; controlBasePath: string }): RequestHandler {
+  return (req) => {
+    throw new ApiError(
+      "NOT_FOUND",
+      `No such endpoint: ${req.method} ${req.path}; the API lives under ${deps.publicBasePath}, the control plane under ${deps.controlBasePath}`,
+    );
   };
 }

@@ -10,12 +10,8 @@ import { parseJsonBounded } from "../domain/json-safety.js";
 /** Headers as Node hands them over: `req.headers` or `res.getHeaders()`. */
 export type JournalHeadersInput = Readonly<Record<string, string | number | readonly string[] | undefined>>;
 
-/**
- * A request body as a caller hands it over: the bytes that came in (a Buffer, or text). The
- * `{ raw, parsed }` form is accepted for callers written before bodies were kept as bytes: `raw`
- * is used when present, and `parsed` (serialized once) only when there are no bytes at all.
- */
-export type JournalBodyInput = Buffer | string | { raw: Buffer | undefined; parsed?: unknown };
+/** A request body as a caller hands it over: the bytes that came in (a Buffer, or text). */
+export type JournalBodyInput = Buffer | string;
 
 export const maxJournalBodyBytes = 16 * 1024;
 /** At most this many headers per entry, request and response together. */
@@ -101,23 +97,8 @@ export class ByteLog {
 }
 
 /** A body's bytes (or text) and its full size in bytes; undefined when there is no body. */
-export function bodySource(input: JournalBodyInput | undefined): { body: Buffer | string; total: number } | undefined {
-  if (input === undefined) return undefined;
-  let body: Buffer | string;
-  if (typeof input === "string" || Buffer.isBuffer(input)) body = input;
-  else if (input.raw !== undefined && input.raw.length > 0) body = input.raw;
-  else if (input.parsed === undefined) return undefined;
-  else {
-    // Only an in-process caller with no bytes gets here. A value JSON cannot express (a cycle,
-    // a BigInt, nesting too deep to serialize) is no body rather than a failed request.
-    try {
-      const text: unknown = JSON.stringify(input.parsed);
-      if (typeof text !== "string") return undefined;
-      body = text;
-    } catch {
-      return undefined;
-    }
-  }
+export function bodySource(body: JournalBodyInput | undefined): { body: Buffer | string; total: number } | undefined {
+  if (body === undefined) return undefined;
   const total = typeof body === "string" ? Buffer.byteLength(body, "utf8") : body.length;
   return total === 0 ? undefined : { body, total };
 }

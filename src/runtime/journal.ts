@@ -1,7 +1,5 @@
 import type { JournalEntry, JournalFilter } from "../domain/control-plane.js";
-
-export type { JournalEntry, JournalFilter };
-import { ApiError } from "../domain/errors.js";
+import { compileFilter } from "./journal-filter.js";
 import {
   ByteLog,
   bodySource,
@@ -14,6 +12,8 @@ import {
   type Segment,
 } from "./journal-storage.js";
 
+export type { JournalEntry, JournalFilter };
+export { invalidParam, parseSince, type Since } from "./journal-filter.js";
 export {
   maxJournalBodyBytes,
   maxJournalHeaderBytes,
@@ -39,9 +39,9 @@ export {
  *
  * One ring holds every workspace's entries. It evicts oldest first when it holds `capacity`
  * entries or when its entries cost more than `maxBytes` (kept body bytes, the client-chosen
- * strings, and a fixed estimate per entry), whichever comes first.
+ * strings, and a fixed estimate per entry), whichever comes first. How the bytes are kept is
+ * journal-storage.ts; which entries a query means, journal-filter.ts.
  */
-
 
 /** The parts of an entry kept as bytes and presented only on read. */
 type KeptParts = "requestBody" | "responseBody" | "requestHeaders" | "responseHeaders" | "headersDropped";
@@ -63,7 +63,6 @@ export type RecordedJournalEntry = Readonly<Omit<JournalEntry, KeptParts>>;
 /** What a subscriber hears: each entry once it is recorded, and every clear. */
 export type JournalEvent = { kind: "entry"; entry: JournalEntry } | { kind: "cleared"; workspace: string | null };
 export type JournalListener = (event: JournalEvent) => void;
-
 
 export const defaultJournalQueryLimit = 100;
 export const maxJournalQueryLimit = 10_000;
@@ -323,49 +322,4 @@ function present(slot: Slot): JournalEntry {
     responseHeaders: slot.responseHeadersGiven ? presentHeaders(bytes?.subarray(responseHeadersStart, responseHeadersStart + responseHeadersKept)) : null,
     headersDropped: dropped ? { request: slot.requestHeadersDropped, response: slot.responseHeadersDropped } : null,
   };
-}
-
-function compileFilter(filter: JournalFilter): (slot: Slot) => boolean {
-  const since = filter.since === undefined ? undefined : parseSince(filter.since, "since");
-  return ({ entry, atMs }) =>
-    (filter.operation === undefined || entry.operation === filter.operation) &&
-    (filter.object === undefined || entry.object === filter.object) &&
-    (filter.status === undefined || entry.status === filter.status) &&
-    (filter.idempotencyKey === undefined || entry.idempotencyKey === filter.idempotencyKey) &&
-    (filter.workspace === undefined || entry.workspace === filter.workspace) &&
-    (since === undefined || (since.kind === "seq" ? entry.seq > since.seq : atMs >= since.atMs));
-}
-
-export type Since = { kind: "seq"; seq: number } | { kind: "time"; atMs: number };
-
-const isoTimestamp =
-  /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$/i;
-
-/**
- * A decimal seq, or an ISO 8601 date or date-time. A date-time without an offset is read as
- * UTC, like the emulator clock's own timestamps.
- */
-export function parseSince(text: string, param: string): Since {
-  if (/^\d+$/.test(text)) {
-    const seq = Number(text);
-    if (Number.isSafeInteger(seq)) return { kind: "seq", seq };
-  }
-  const match = isoTimestamp.exec(text);
-  if (match !== null) {
-    const [, year, month, day, hour, minute, second, zone] = match;
-    const normalized = hour !== undefined && zone === undefined ? `${text}Z` : text;
-    const atMs = Date.parse(normalized);
-    const date = new Date(Date.UTC(Number(year), Number(month) - 1, Number(day)));
-    const realDate =
-      date.getUTCFullYear() === Number(year) &&
-      date.getUTCMonth() === Number(month) - 1 &&
-      date.getUTCDate() === Number(day);
-    const realTime = Number(hour ?? 0) < 24 && Number(minute ?? 0) < 60 && Number(second ?? 0) < 60;
-    if (!Number.isNaN(atMs) && realDate && realTime) return { kind: "time", atMs };
-  }
-  throw invalidParam(param, "must be an ISO 8601 timestamp (e.g. 2024-05-01T12:00:00Z) or a seq number", text);
-}
-
-export function invalidParam(param: string, problem: string, value: unknown): ApiError {
-  return new ApiError("REQUEST_INVALID", `${param}: ${problem}`, { details: { path: param, value } });
 }

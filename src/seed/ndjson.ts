@@ -1,4 +1,3 @@
-import { StartupError } from "../domain/startup-error.js";
 import { describeJsonProblem, findJsonProblem } from "../domain/json-safety.js";
 import { WORKSPACE_PATTERN } from "../domain/vocabulary.js";
 import { isPlainObject, type Fields } from "../domain/validation.js";

@@ -1,5 +1,6 @@
 import { ApiError } from "../domain/errors.js";
 import type { ObjectDefinition, ObjectRegistry } from "../domain/object-schema.js";
+import { describeObject, type ObjectView } from "./presenters.js";
 
 /** The object a request names, or the 404 that lists the ones that exist. */
 export function findObject(objects: ObjectRegistry, name: string | undefined): ObjectDefinition {
@@ -12,4 +13,14 @@ export function findObject(objects: ObjectRegistry, name: string | undefined): O
     );
   }
   return object;
+}
+
+/** GET /metadata/objects: every object, as a client sees it. */
+export function listObjectMetadata(objects: ObjectRegistry): ObjectView[] {
+  return [...objects.values()].map(describeObject);
+}
+
+/** GET /metadata/objects/{object}: one object, or the 404 that lists the others. */
+export function objectMetadata(objects: ObjectRegistry, name: string | undefined): ObjectView {
+  return describeObject(findObject(objects, name));
 }

@@ -9,9 +9,12 @@ import type { JobRecord, JobsStore, RowError } from "../store/jobs-store.js";
 const FIRST_ERRORS = 10;
 
 const iso = (epochMs: number | null): string | null => (epochMs === null ? null : new Date(epochMs).toISOString());
-const statusPath = (job: JobRecord): string => `/records/${job.object}/jobs/${job.id}`;
+/** Where a client polls the job, relative to the public API's base path. */
+export const jobStatusPath = (job: Pick<JobRecord, "object" | "id">): string => `/records/${job.object}/jobs/${job.id}`;
 
 /** The job as GET /records/{object}/jobs/{jobId} shows it. */
+export type JobView = ReturnType<typeof describeJob>;
+
 export function describeJob(job: JobRecord, jobs: JobsStore) {
   // A job that could not run at all carries its reason as its one error, with no row index.
   const errors: (RowError | { index: null; code: string; message: string; path: null; value: null })[] =
@@ -28,9 +31,12 @@ export function describeJob(job: JobRecord, jobs: JobsStore) {
     completedAt: iso(job.completedAt),
     metrics: job.metrics,
     errors,
-    errorsPath: `${statusPath(job)}/errors`,
+    errorsPath: `${jobStatusPath(job)}/errors`,
   };
 }
+
+/** An object as GET /metadata/objects shows it. */
+export type ObjectView = ReturnType<typeof describeObject>;
 
 export function describeObject(object: ObjectDefinition) {
   return {

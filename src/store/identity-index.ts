@@ -39,11 +39,7 @@ export class IdentityScope {
   /** The row now holds the identifier and is its most recent holder. */
   put(field: string, value: IdentityValue, seq: number): void {
     this.#onChange();
-    let values = this.#fields.get(field);
-    if (!values) {
-      values = new Map();
-      this.#fields.set(field, values);
-    }
+    const values = entryOf(this.#fields, field, () => new Map());
     const holders = values.get(value);
     if (!holders) {
       values.set(value, [seq]);
@@ -80,21 +76,13 @@ export class IdentityIndex {
   }
 
   scope(workspace: string, object: string): IdentityScope {
-    let objects = this.#scopes.get(workspace);
-    if (!objects) {
-      objects = new Map();
-      this.#scopes.set(workspace, objects);
-    }
+    const objects = entryOf(this.#scopes, workspace, () => new Map<string, IdentityScope>());
     let scope = objects.get(object);
     if (!scope) {
       const fields: ScopeMap = new Map();
       const rows = this.#load(workspace, object).sort((a, b) => b.written_seq - a.written_seq);
       for (const row of rows) {
-        let values = fields.get(row.field);
-        if (!values) {
-          values = new Map();
-          fields.set(row.field, values);
-        }
+        const values = entryOf(fields, row.field, () => new Map());
         const holders = values.get(row.value);
         if (holders) holders.push(row.record_seq);
         else values.set(row.value, [row.record_seq]);
@@ -120,4 +108,14 @@ export class IdentityIndex {
     if (workspace === undefined) this.#scopes.clear();
     else this.#scopes.delete(workspace);
   }
+}
+
+/** The map's entry for `key`, made and stored first when it has none. */
+function entryOf<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let entry = map.get(key);
+  if (entry === undefined) {
+    entry = make();
+    map.set(key, entry);
+  }
+  return entry;
 }

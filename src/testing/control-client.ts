@@ -4,27 +4,27 @@
  * the same process, another process or a container.
  */
 // Types only: erased at build time, so the runtime still imports nothing of the emulator.
-import type { JournalEntry, JournalFilter, ScenarioSummary } from "../domain/control-plane.js";
-import type { ScenarioApplied } from "../control/scenarios.js";
-import type { SeedResult } from "../control/seed.js";
+import type { FaultAction, FaultMatch, FaultRule, FaultSchedule, JournalEntry, JournalFilter, ScenarioSummary } from "../domain/control-plane.js";
+import type { ClockView } from "../services/chaos-control.js";
+import type { ScenarioApplied } from "../services/scenario-runner.js";
+import type { SeedResult } from "../services/seeding.js";
 
-export type { ScenarioApplied, SeedResult, ScenarioSummary };
+/** A fault rule as the server keeps and answers it. */
+export type { FaultRule };
 
+/**
+ * What POST /_emulator/faults takes: the server's rule shape, with the operation and status
+ * widened to what a caller often holds in a variable (a string, a number). The server checks
+ * those at run time and answers 400 naming the field, so they need not be narrowed first.
+ */
 export interface FaultRuleInput {
-  match?: Record<string, unknown>;
-  action: Record<string, unknown>;
-  schedule?: Record<string, unknown>;
+  match?: Omit<FaultMatch, "operation"> & { operation?: string };
+  action: Omit<FaultAction, "status"> & { status?: number };
+  schedule?: FaultSchedule;
   /** False adds the rule switched off; true when absent. */
   enabled?: boolean;
 }
-
-export interface FaultRule extends FaultRuleInput {
-  id: string;
-  /** False while the rule is switched off (PATCH /_emulator/faults/:id). */
-  enabled: boolean;
-  hits: number;
-  [field: string]: unknown;
-}
+export type { ScenarioApplied, SeedResult, ScenarioSummary };
 
 export interface MintTokenInput {
   workspace: string;
@@ -35,11 +35,8 @@ export interface MintTokenInput {
   expiresIn?: number;
 }
 
-export interface ClockState {
-  now: string;
-  frozen: boolean;
-  [field: string]: unknown;
-}
+/** The emulator clock as GET and POST /_emulator/clock answer it. */
+export type ClockState = ClockView;
 
 /** Paging and order of a records listing; any other key is an exact match on that field. */
 export interface RecordListOptions {

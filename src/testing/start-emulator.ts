@@ -35,8 +35,8 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
   try {
     ({ url } = await emulator.start());
   } catch (error) {
-    // start() failed before anything listened (a busy port): only the database is open.
-    emulator.store.close();
+    // start() failed before anything listened (a busy port): stop() releases the database.
+    await emulator.stop();
     throw error;
   }
   const control = new ControlClient(url, { controlToken: emulator.config.controlToken });

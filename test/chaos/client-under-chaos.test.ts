@@ -1,9 +1,9 @@
 import { readdirSync } from "node:fs";
 import { resolve } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CdpClient, RecordBuffer, RETRYABLE_STATUS, type DeadLetter, type JobReport } from "../../src/client/index.js";
-import { ControlClient, type JournalEntry } from "../../src/testing/control-client.js";
-import { startEmulator, type TestEmulator } from "../helpers/emulator.js";
+import type { JournalEntry } from "../../src/index.js";
+import { perSuite } from "../helpers/emulator.js";
 
 /**
  * The reference client against every shipped scenario: a realistic workload (single upserts from
@@ -92,16 +92,7 @@ interface Attempt {
   retryAfterMs: number | null;
 }
 
-let emu: TestEmulator;
-let control: ControlClient;
-
-beforeAll(async () => {
-  emu = await startEmulator();
-  control = new ControlClient(emu.url);
-});
-afterAll(async () => {
-  await emu.dispose();
-});
+const emu = perSuite();
 
 const scenarioFiles = readdirSync(resolve(import.meta.dirname, "../../scenarios"))
   .filter((name) => /\.(ya?ml|json)$/.test(name))
@@ -133,10 +124,10 @@ describe.each(scenarioFiles)("the client under the %s scenario", (scenario) => {
   it("loses no acknowledged record, writes no duplicate, reuses its key on every retry, never retries a refusal and honours Retry-After", async () => {
     const workload = workloads[scenario]!;
     // happy-path first: it puts back the default rate limits an earlier scenario may have changed.
-    await control.applyScenario("happy-path");
-    await control.applyScenario(scenario);
+    await emu.control.applyScenario("happy-path");
+    await emu.control.applyScenario(scenario);
     // A workspace of its own, so nothing of another scenario's run can be counted in this one.
-    const { workspace, token } = await control.workspaces.create();
+    const { workspace, token } = await emu.control.workspaces.create();
 
     const attempts: Attempt[] = [];
     const watching: typeof fetch = async (input, init) => {
@@ -230,7 +221,7 @@ describe.each(scenarioFiles)("the client under the %s scenario", (scenario) => {
     await Promise.all([...callers, producer, eventProducer]);
 
     // No acknowledged record lost, none duplicated, nothing refused was written.
-    const rows = await control.records.list("profiles", { limit: 1000, workspace });
+    const rows = await emu.control.records.list("profiles", { limit: 1000, workspace });
     const perEmail = rowsPer(rows, "email");
     expect(acknowledged.size).toBe(workload.singles);
     for (const email of acknowledged.keys()) expect(perEmail.get(email), email).toBe(1);
@@ -239,7 +230,7 @@ describe.each(scenarioFiles)("the client under the %s scenario", (scenario) => {
     expect(letters.map((letter) => letter.failureType).sort()).toEqual(["bad_data", "bad_data", "schema"]);
 
     // Appends: one row per event, single or batched, whatever the faults did to the exchanges.
-    const events = await control.records.list("events", { limit: 1000, workspace });
+    const events = await emu.control.records.list("events", { limit: 1000, workspace });
     const perEvent = rowsPer(events, "event_id");
     expect(appended.size).toBe(appends.length);
     for (const id of [...appended, ...bufferedEvents.map((event) => event.event_id)]) expect(perEvent.get(id), id).toBe(1);
@@ -252,7 +243,7 @@ describe.each(scenarioFiles)("the client under the %s scenario", (scenario) => {
 
     // One key per logical call, on every attempt: the journal holds exactly the client's keys,
     // as many times as the client sent them.
-    const journal = await control.journal.list({ limit: 10_000, workspace });
+    const journal = await emu.control.journal.list({ limit: 10_000, workspace });
     const writes = journal.filter((entry) => entry.operation !== null && ["upsert", "upsert-batch", "append", "append-batch"].includes(entry.operation));
     const byKey = new Map<string, JournalEntry[]>();
     for (const entry of writes) {

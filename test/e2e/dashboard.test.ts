@@ -1,10 +1,10 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { buildUi } from "../../src/ui/build.js";
 import { browserOrSkip } from "../helpers/browser.js";
-import { AUTH, call, startEmulator, tempDir, TOKEN, type TestEmulator } from "../helpers/emulator.js";
+import { AUTH, call, startEmulatorOnDisk, tempDir, TOKEN, type EmulatorOnDisk } from "../helpers/emulator.js";
 
 // Where no Chromium can be launched this file is skipped with one line saying so (and how to run
 // it); under CI=true that throws instead, so CI never skips the dashboard silently.
@@ -20,7 +20,7 @@ const SHOTS = join(process.cwd(), "test-results", "dashboard");
 // Generous: under `npm test` the browser shares two cores with every other test file.
 const WAIT = { timeout: 10_000 };
 
-let env: TestEmulator;
+let env: EmulatorOnDisk;
 let browser: Browser;
 let page: Page;
 /** Uncaught errors and console errors in the page, and the control-plane calls it made that failed. */
@@ -37,15 +37,7 @@ async function show(view: string): Promise<void> {
 
 /** Retries `check` until it passes or `timeoutMs` is over, then throws its last failure. */
 async function eventually(check: () => Promise<void>, timeoutMs = WAIT.timeout): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
+  await vi.waitFor(check, { timeout: timeoutMs, interval: 50 });
 }
 
 /** The whole page, or with `fullPage: false` what the window shows (a list of 151 rows is mostly below it). */
@@ -93,8 +85,8 @@ beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   const uiDir = join(tempDir("cdp-emulator-ui-"), "ui");
   await buildUi({ outDir: uiDir });
-  env = await startEmulator({ uiDir });
-  env.clock.freeze(Date.parse("2026-04-21T15:30:00Z"));
+  env = await startEmulatorOnDisk({ uiDir });
+  env.emulator.clock.freeze(Date.parse("2026-04-21T15:30:00Z"));
   browser = launched;
   // The clipboard, so "Copy as curl" can be read back.
   page = await browser.newPage({ viewport: { width: 1280, height: 800 }, permissions: ["clipboard-read", "clipboard-write"] });
@@ -282,7 +274,7 @@ describe.skipIf(launched === null)("the dashboard at /_emulator/ui", { timeout: 
     expect((await call(publicUrl("/metadata/objects"), { headers: AUTH })).status).toBe(503);
     await shot("faults");
 
-    env.clock.advance(30_000);
+    env.emulator.clock.advance(30_000);
     expect((await call(publicUrl("/metadata/objects"), { headers: AUTH })).status).toBe(200);
     await page.getByRole("button", { name: "Remove all" }).click();
     await page.getByText("No fault rules").waitFor(WAIT);
@@ -437,7 +429,7 @@ describe.skipIf(launched === null)("the dashboard at /_emulator/ui", { timeout: 
 
 describe.skipIf(launched === null)("the dashboard of an emulator started with a control token", { timeout: 60_000 }, () => {
   const CONTROL_TOKEN = "dashboard-control-token-0123456789";
-  let locked: TestEmulator;
+  let locked: EmulatorOnDisk;
   let lockedPage: Page;
   const lockedFailures: string[] = [];
   const write = (email: string) => call(`${locked.url}/public/v1/records/profiles/upsert`, { headers: AUTH, body: { record: { email } } });
@@ -445,7 +437,7 @@ describe.skipIf(launched === null)("the dashboard of an emulator started with a 
   beforeAll(async () => {
     const uiDir = join(tempDir("cdp-emulator-ui-"), "ui");
     await buildUi({ outDir: uiDir });
-    locked = await startEmulator({ uiDir, controlToken: CONTROL_TOKEN });
+    locked = await startEmulatorOnDisk({ uiDir, controlToken: CONTROL_TOKEN });
     lockedPage = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     lockedPage.setDefaultTimeout(WAIT.timeout);
     lockedPage.on("pageerror", (error) => lockedFailures.push(error.message));

@@ -1,14 +1,11 @@
-import { spawn, type ChildProcessByStdio } from "node:child_process";
 import { randomInt } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
 import { isDeepStrictEqual } from "node:util";
 import Database from "better-sqlite3";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { cliPerTest, exitOf, startCli, type RunningCli } from "../helpers/cli.js";
+import { AUTH, call as request, type JsonResponse } from "../helpers/emulator.js";
 
 /*
  * Crash tests for batch jobs against the real command line (`node dist/cli.js start ...`) as a
@@ -19,156 +16,31 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
  * `npm test` builds dist/ before vitest runs; on its own, run `npm run build --silent` first.
  */
 
-const CLI = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
-const READY_TIMEOUT_MS = 10_000;
-const EXIT_TIMEOUT_MS = 10_000;
 const JOBS_DONE_TIMEOUT_MS = 20_000;
 const KILL_WAIT_TIMEOUT_MS = 10_000;
-const READY_LINE = /^cdp-emulator \S+ ready at (http:\/\/127\.0\.0\.1:(\d+)) /;
-const TOKEN = "dev-token";
-const AUTH = { Authorization: `Bearer ${TOKEN}` };
 const ROWS_PER_BATCH = 10_000;
 /** The worker's chunk size (src/services/job-worker.ts); only used to pick a kill point, never asserted. */
 const CHUNK = 1_000;
 const NAIVE_DATETIME = "2026-04-21 15:30:00";
 const INVALID_CODE = "CDP_ETL.VALIDATION.REQUEST_INVALID";
 
-// ---------------------------------------------------------------------------------------------
-// Child processes (modelled on test/integration/cli.test.ts)
-// ---------------------------------------------------------------------------------------------
-
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-interface CliProcess {
-  child: ChildProcessByStdio<null, Readable, Readable>;
-  stdout(): string;
-  stderr(): string;
-  /** Settles once the process has exited and its output streams are closed. */
-  exited: Promise<Exit>;
-}
-
-interface RunningCli extends CliProcess {
-  url: string;
-}
-
-const children = new Set<CliProcess>();
-const dirs: string[] = [];
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "cdp-emulator-crash-"));
-  dirs.push(dir);
-  return dir;
-}
-
-/** The test runner's environment without any CDP_EMULATOR_* setting. */
-function childEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (!name.startsWith("CDP_EMULATOR_")) env[name] = value;
-  }
-  return env;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: () => string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms ${what()}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-function spawnCli(args: string[], cwd: string): CliProcess {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: childEnv(), stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (err += chunk));
-  const exited = new Promise<Exit>((resolve, reject) => {
-    child.once("error", reject);
-    child.once("close", (code, signal) => resolve({ code, signal }));
-  });
-  const cli: CliProcess = { child, stdout: () => out, stderr: () => err, exited };
-  children.add(cli);
-  void exited.then(
-    () => children.delete(cli),
-    () => children.delete(cli),
-  );
-  return cli;
-}
-
-function readyLineOf(cli: CliProcess): Promise<string> {
-  const ready = new Promise<string>((resolve, reject) => {
-    const check = (): void => {
-      const line = cli
-        .stdout()
-        .split("\n")
-        .slice(0, -1)
-        .find((candidate) => READY_LINE.test(candidate));
-      if (line !== undefined) {
-        cli.child.stdout.off("data", check);
-        resolve(line);
-      }
-    };
-    cli.child.stdout.on("data", check);
-    check();
-    void cli.exited.then(
-      (exit) => reject(new Error(`exited (${JSON.stringify(exit)}) before it was ready; stderr: ${cli.stderr()}`)),
-      reject,
-    );
-  });
-  return withTimeout(ready, READY_TIMEOUT_MS, () => `waiting for the ready line; stdout: ${cli.stdout()} stderr: ${cli.stderr()}`);
-}
+const { dir: tempDir } = cliPerTest("cdp-emulator-crash-");
 
 /** `node dist/cli.js start --port 0 --db <db> --log-level silent`, resolved once it is ready. */
-async function startCli(dir: string, db: string): Promise<RunningCli> {
-  const cli = spawnCli(["start", "--port", "0", "--db", db, "--log-level", "silent"], dir);
-  const line = await readyLineOf(cli);
-  const url = READY_LINE.exec(line)?.[1];
-  if (url === undefined) throw new Error(`unreadable ready line: ${line}`);
-  return { ...cli, url };
+function startEmulatorCli(dir: string, db: string): Promise<RunningCli> {
+  return startCli(["start", "--port", "0", "--db", db, "--log-level", "silent"], { cwd: dir });
 }
 
 /** SIGKILL, and wait until the process is really gone (so the db file is no longer written). */
-async function crash(cli: CliProcess): Promise<void> {
+async function crash(cli: RunningCli): Promise<void> {
   expect(cli.child.kill("SIGKILL")).toBe(true);
-  const exit = await withTimeout(cli.exited, EXIT_TIMEOUT_MS, () => `waiting for the killed child; stderr: ${cli.stderr()}`);
-  expect(exit).toEqual({ code: null, signal: "SIGKILL" });
+  expect(await exitOf(cli)).toEqual({ code: null, signal: "SIGKILL" });
 }
 
-// ---------------------------------------------------------------------------------------------
-// HTTP
-// ---------------------------------------------------------------------------------------------
-
-interface CallResult<T> {
-  status: number;
-  headers: Headers;
-  text: string;
-  body: T;
-}
-
-async function call<T>(
-  url: string,
-  init: { method?: string; body?: string; headers?: Record<string, string> } = {},
-): Promise<CallResult<T>> {
-  const headers: Record<string, string> = { ...AUTH, ...init.headers };
-  if (init.body !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(url, {
-    method: init.method ?? (init.body === undefined ? "GET" : "POST"),
-    headers,
-    body: init.body,
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await response.text();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  return { status: response.status, headers: response.headers, text, body: parsed as T };
+/** With the dev token; `body` is JSON already (a batch is serialised once, and kept to compare). */
+function call<T>(url: string, init: { method?: string; body?: string; headers?: Record<string, string> } = {}): Promise<JsonResponse<T>> {
+  const json: Record<string, string> = init.body === undefined ? {} : { "Content-Type": "application/json" };
+  return request<T>(url, { method: init.method, headers: { ...AUTH, ...json, ...init.headers }, rawBody: init.body });
 }
 
 interface Metrics {
@@ -267,7 +139,7 @@ async function waitForTerminal(url: string, jobs: readonly SentBatch[]): Promise
       const states = [...views.values()].map((job) => `${job.jobId} ${job.state} ${job.metrics.processedRows}/${job.metrics.totalRows}`);
       throw new Error(`jobs not terminal after ${JOBS_DONE_TIMEOUT_MS} ms: ${states.join("; ")}`);
     }
-    await sleep(25);
+    await sleep(25); // another process's worker runs in real time: a poll, with the states in its failure message
   }
 }
 
@@ -519,18 +391,6 @@ async function expectRowsExactlyOnce(url: string, sent: readonly SentBatch[]): P
 
 // ---------------------------------------------------------------------------------------------
 
-beforeAll(() => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing; run "npm run build" first (npm test does)`);
-});
-
-afterEach(async () => {
-  const running = [...children];
-  for (const cli of running) cli.child.kill("SIGKILL");
-  await Promise.allSettled(running.map((cli) => withTimeout(cli.exited, 5_000, () => "waiting for a killed child")));
-  children.clear();
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
 const log = (message: string): void => console.log(`[batch-crash] ${message}`);
 
 describe("batch jobs survive SIGKILL and restart", () => {
@@ -540,7 +400,7 @@ describe("batch jobs survive SIGKILL and restart", () => {
       const started = performance.now();
       const dir = tempDir();
       const db = join(dir, "cdp.sqlite");
-      const first = await startCli(dir, db);
+      const first = await startEmulatorCli(dir, db);
 
       // Hold the worker so that all batches are accepted before it starts, then release it and
       // kill once it has committed some chunks of a job, but not all of them.
@@ -577,6 +437,7 @@ describe("batch jobs survive SIGKILL and restart", () => {
       }
       // A little jitter, shorter than a chunk, so the kill falls anywhere in the worker's cycle
       // (inside a chunk's transaction, between two chunks) rather than always just after a poll.
+      // Wall time on purpose: a crash test kills at a random instant of the real worker.
       const jitterMs = randomInt(0, 40);
       await sleep(jitterMs);
       await crash(first);
@@ -589,7 +450,7 @@ describe("batch jobs survive SIGKILL and restart", () => {
       expect(snapshot.jobs.map((job) => job.id)).toEqual(sent.map((batch) => batch.jobId));
       expectChunksAtomic(snapshot, sent);
 
-      const second = await startCli(dir, db);
+      const second = await startEmulatorCli(dir, db);
       const restartedAt = performance.now();
 
       // A client that never saw its 202 retries at once, while the jobs are still resuming.
@@ -631,7 +492,7 @@ describe("batch jobs survive SIGKILL and restart", () => {
       const started = performance.now();
       const dir = tempDir();
       const db = join(dir, "cdp.sqlite");
-      const first = await startCli(dir, db);
+      const first = await startEmulatorCli(dir, db);
       if (held) expect((await call(`${first.url}/_emulator/jobs/hold`, { method: "POST" })).status).toBe(200);
 
       const spec: BatchSpec = { object: "events", operation: "append-batch", from: 0, invalidAt: [2, 4999, 5000] };
@@ -649,7 +510,7 @@ describe("batch jobs survive SIGKILL and restart", () => {
       if (held) expect(snapshot.jobs[0]).toMatchObject({ state: "queued", processed: 0 });
       expectChunksAtomic(snapshot, [sent]);
 
-      const second = await startCli(dir, db);
+      const second = await startEmulatorCli(dir, db);
       await expectJobsFinishedExactly(second.url, [sent]);
       await expectRowsExactlyOnce(second.url, [sent]);
       expect((await listJobs(second.url)).map((job) => job.jobId)).toEqual([sent.jobId]);

@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { EmulatorClock } from "../../src/server.js";
-import { AUTH, call, startEmulator, type TestEmulator } from "../helpers/emulator.js";
+import { AUTH, call, perSuite } from "../helpers/emulator.js";
+import type { ErrorEnvelope } from "../../src/domain/errors.js";
 
 interface Accepted {
   success: boolean;
@@ -25,42 +26,30 @@ interface Job {
   errors: RowError[];
   errorsPath: string;
 }
-interface Envelope {
-  error: { code: string; message: string; details: Record<string, unknown> };
-}
-
 /** batch-record-writes.txt, every example and failure mode, over HTTP. */
 describe("batch writes", () => {
-  let env: TestEmulator;
   const clock = new EmulatorClock();
   const api = () => `${env.url}/public/v1`;
 
-  beforeAll(async () => {
-    env = await startEmulator({
-      clock,
-      tokens: [
-        { token: "dev-token", workspace: "default", scopes: ["records:write", "records:read", "metadata:read"], expiresAt: null },
-        { token: "other", workspace: "other", scopes: ["records:read"], expiresAt: null },
-      ],
-    });
+  const env = perSuite({
+    clock,
+    tokens: [
+      { token: "dev-token", workspace: "default", scopes: ["records:write", "records:read", "metadata:read"], expiresAt: null },
+      { token: "other", workspace: "other", scopes: ["records:read"], expiresAt: null },
+    ],
   });
-  afterAll(async () => env.dispose());
   beforeEach(async () => {
-    env.emulator.store.reset();
+    await env.control.reset();
     await call(`${env.url}/_emulator/jobs/release`, { method: "POST" });
   });
 
   const send = <T = Accepted>(path: string, body: unknown, headers: Record<string, string> = {}) =>
     call<T>(`${api()}${path}`, { headers: { ...AUTH, ...headers }, body });
   const getJob = async (statusPath: string) => (await call<{ data: Job }>(`${api()}${statusPath}`, { headers: AUTH })).body.data;
-  /** The guide's wait_for_batch_job, with a short backoff for tests. */
+  /** The guide's wait_for_batch_job: polls the status until the job has ended. */
   const waitForJob = async (statusPath: string): Promise<Job> => {
-    for (let attempt = 0; attempt < 500; attempt += 1) {
-      const job = await getJob(statusPath);
-      if (job.state === "completed" || job.state === "failed") return job;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    throw new Error(`job ${statusPath} did not finish`);
+    await expect.poll(async () => (await getJob(statusPath)).state, { timeout: 10_000, interval: 10 }).toMatch(/^(completed|failed)$/);
+    return getJob(statusPath);
   };
   const rows = async (object: string, query = "") =>
     (await call<{ data: { records: { rowId: string; fields: Record<string, unknown> }[] } }>(`${env.url}/_emulator/records/${object}?limit=1000${query}`)).body
@@ -118,7 +107,7 @@ describe("batch writes", () => {
 
   it("refuses 10,001 records with 400 naming the limit, and accepts 10,000", async () => {
     const make = (n: number) => Array.from({ length: n }, (_, i) => ({ event: "page_view", occurred_at: "2026-04-21T15:00:00Z", url: `/p/${i}` }));
-    const over = await send<Envelope>("/records/events/append-batch", { records: make(10_001) });
+    const over = await send<ErrorEnvelope>("/records/events/append-batch", { records: make(10_001) });
     expect(over.status).toBe(400);
     expect(over.body.error.code).toBe("CDP_ETL.VALIDATION.REQUEST_INVALID");
     expect(over.body.error.message).toMatch(/10,001 records is more than the limit of 10,000/);
@@ -137,7 +126,7 @@ describe("batch writes", () => {
     { name: "a matchKey that is not an identity key", body: { records: [{ email: "a@b.io" }], matchKey: "tier" }, path: "matchKey" },
     { name: "an unexpected top-level field", body: { records: [{ email: "a@b.io" }], record: {} }, path: "record" },
   ])("refuses $name with 400 before accepting anything", async ({ body, path }) => {
-    const response = await send<Envelope>("/records/profiles/upsert-batch", body);
+    const response = await send<ErrorEnvelope>("/records/profiles/upsert-batch", body);
     expect(response.status).toBe(400);
     expect(response.body.error.details["path"]).toBe(path);
     const jobs = await call<{ data: { jobs: unknown[] } }>(`${env.url}/_emulator/jobs`);
@@ -145,7 +134,7 @@ describe("batch writes", () => {
   });
 
   it("refuses the whole batch with 422 when any record has a field not in the schema, naming the first", async () => {
-    const response = await send<Envelope>("/records/profiles/upsert-batch", {
+    const response = await send<ErrorEnvelope>("/records/profiles/upsert-batch", {
       records: [{ email: "ok@example.com" }, { email: "a@example.com", favourite_color: "blue" }, { email: "b@example.com", shoe_size: 9 }],
       matchKey: "email",
     });
@@ -230,6 +219,7 @@ describe("batch writes", () => {
   it("holds jobs queued until released, so a poller sees queued then completed", async () => {
     await call(`${env.url}/_emulator/jobs/hold`, { method: "POST" });
     const response = await send("/records/profiles/upsert-batch", { records: [{ email: "held@example.com" }] });
+    // Wall time on purpose: a hold that did not hold would have run the job by now.
     await new Promise((resolve) => setTimeout(resolve, 50));
     const queued = await getJob(response.body.data.statusPath);
     expect(queued).toMatchObject({ state: "queued", startedAt: null, completedAt: null, metrics: { processedRows: 0 } });
@@ -284,7 +274,7 @@ describe("batch writes", () => {
     await waitForJob(first.body.data.statusPath);
     const jobs = await call<{ data: { jobs: Job[] } }>(`${env.url}/_emulator/jobs`);
     expect(jobs.body.data.jobs).toHaveLength(1);
-    const reused = await send<Envelope>("/records/profiles/upsert-batch", { ...body, matchKey: "customer_id" }, { "Idempotency-Key": "batch-key-1" });
+    const reused = await send<ErrorEnvelope>("/records/profiles/upsert-batch", { ...body, matchKey: "customer_id" }, { "Idempotency-Key": "batch-key-1" });
     expect(reused.status).toBe(422);
     expect(reused.body.error.code).toBe("CDP_ETL.IDEMPOTENCY.KEY_REUSED");
   });
@@ -293,7 +283,7 @@ describe("batch writes", () => {
     const response = await send("/records/profiles/upsert-batch", { records: [{ email: "mine@example.com" }] });
     const { jobId } = response.body.data;
     expect((await call(`${api()}/records/profiles/jobs/rjob_nope`, { headers: AUTH })).status).toBe(404);
-    const wrongObject = await call<Envelope>(`${api()}/records/events/jobs/${jobId}`, { headers: AUTH });
+    const wrongObject = await call<ErrorEnvelope>(`${api()}/records/events/jobs/${jobId}`, { headers: AUTH });
     expect(wrongObject.status).toBe(404);
     expect(wrongObject.body.error.code).toBe("CDP_ETL.NOT_FOUND");
     const otherWorkspace = await call(`${api()}/records/profiles/jobs/${jobId}`, { headers: { Authorization: "Bearer other" } });
@@ -303,7 +293,7 @@ describe("batch writes", () => {
 
   it("needs records:read to read a job and records:write to send a batch", async () => {
     expect((await call(`${api()}/records/profiles/jobs/rjob_x`)).status).toBe(401);
-    const response = await call<Envelope>(`${api()}/records/profiles/upsert-batch`, {
+    const response = await call<ErrorEnvelope>(`${api()}/records/profiles/upsert-batch`, {
       headers: { Authorization: "Bearer nope" },
       body: { records: [{ email: "a@b.io" }] },
     });

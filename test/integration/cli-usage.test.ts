@@ -1,26 +1,14 @@
-import { execFile } from "node:child_process";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
+import { runCli } from "../helpers/cli.js";
 import { tempDir } from "../helpers/emulator.js";
 
 /* The real CLI (`npm test` builds dist/ first), as a newcomer mistypes it. */
-const CLI = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
-const run = promisify(execFile);
 const dir = tempDir();
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { timeout: 15_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+const cli = (args: string[]) => runCli(args, { cwd: dir });
 
 describe("the CLI names a newcomer's mistake and the fix", () => {
   const db = join(dir, "cdp.sqlite");

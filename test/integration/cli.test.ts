@@ -1,184 +1,19 @@
-import { spawn, type ChildProcessByStdio } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
-import { fileURLToPath } from "node:url";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { cliPerTest, exitOf, runCli, startCli, withTimeout } from "../helpers/cli.js";
+import type { SuccessEnvelope } from "../../src/domain/errors.js";
+import { call } from "../helpers/emulator.js";
+import { GUIDE_ORDER } from "../helpers/records.js";
 
-/*
- * The real command line, as a child process: `node dist/cli.js ...`. `npm test` builds dist/
- * before vitest runs; on its own, run `npm run build --silent` first.
- */
+/* The real command line, as a child process: `node dist/cli.js ...`. */
 
-const CLI = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
-const READY_TIMEOUT_MS = 10_000;
-const EXIT_TIMEOUT_MS = 10_000;
-const READY_LINE = /^cdp-emulator \S+ ready at (http:\/\/127\.0\.0\.1:(\d+)) /;
+const { dir: tempDir } = cliPerTest();
 
 const UPSERT_PATH = "/public/v1/records/profiles/upsert";
 const UPSERT_BODY = { record: { email: "a@example.com" }, matchKey: "email" };
-const ORDER_BODY = {
-  record: {
-    order_id: "ord_9182",
-    customer_email: "jane@example.com",
-    total: 129.99,
-    currency: "USD",
-    placed_at: "2026-04-21T15:30:00Z",
-  },
-};
-
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-interface CliProcess {
-  child: ChildProcessByStdio<null, Readable, Readable>;
-  /** Everything written to stdout so far. */
-  stdout(): string;
-  /** Everything written to stderr so far. */
-  stderr(): string;
-  /** Settles once the process has exited and its output streams are closed. */
-  exited: Promise<Exit>;
-}
-
-interface RunningCli extends CliProcess {
-  url: string;
-  port: number;
-  readyLine: string;
-}
-
-interface CallResult {
-  status: number;
-  headers: Headers;
-  text: string;
-  body: unknown;
-}
-
-const children = new Set<CliProcess>();
-const dirs: string[] = [];
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "cdp-emulator-cli-"));
-  dirs.push(dir);
-  return dir;
-}
-
-/** The test runner's environment without any CDP_EMULATOR_* setting, plus the given ones. */
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (!name.startsWith("CDP_EMULATOR_")) env[name] = value;
-  }
-  return { ...env, ...extra };
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: () => string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms ${what()}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Spawns `node dist/cli.js ...args` in `cwd` (so a default db path lands in the temp dir too). */
-function spawnCli(args: string[], options: { cwd: string; env?: Record<string, string> }): CliProcess {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    cwd: options.cwd,
-    env: childEnv(options.env ?? {}),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  let err = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (err += chunk));
-  const exited = new Promise<Exit>((resolve, reject) => {
-    child.once("error", reject);
-    // 'close' rather than 'exit': it comes after 'exit', once stdout and stderr are drained.
-    child.once("close", (code, signal) => resolve({ code, signal }));
-  });
-  const cli: CliProcess = { child, stdout: () => out, stderr: () => err, exited };
-  children.add(cli);
-  void exited.then(
-    () => children.delete(cli),
-    () => children.delete(cli),
-  );
-  return cli;
-}
-
-/** Resolves with the ready line once stdout has it; rejects if the process exits first. */
-function readyLineOf(cli: CliProcess): Promise<string> {
-  const ready = new Promise<string>((resolve, reject) => {
-    const check = (): void => {
-      const line = cli
-        .stdout()
-        .split("\n")
-        .slice(0, -1) // only complete lines
-        .find((candidate) => READY_LINE.test(candidate));
-      if (line !== undefined) {
-        cli.child.stdout.off("data", check);
-        resolve(line);
-      }
-    };
-    cli.child.stdout.on("data", check);
-    check();
-    void cli.exited.then(
-      (exit) => reject(new Error(`exited (${JSON.stringify(exit)}) before it was ready; stderr: ${cli.stderr()}`)),
-      reject,
-    );
-  });
-  return withTimeout(ready, READY_TIMEOUT_MS, () => `waiting for the ready line; stdout: ${cli.stdout()} stderr: ${cli.stderr()}`);
-}
-
-async function startCli(args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<RunningCli> {
-  const cli = spawnCli(args, options);
-  const readyLine = await readyLineOf(cli);
-  const match = READY_LINE.exec(readyLine);
-  const url = match?.[1];
-  const port = Number(match?.[2]);
-  if (url === undefined || !Number.isInteger(port)) throw new Error(`unreadable ready line: ${readyLine}`);
-  return { ...cli, url, port, readyLine };
-}
-
-function exitOf(cli: CliProcess): Promise<Exit> {
-  return withTimeout(cli.exited, EXIT_TIMEOUT_MS, () => `waiting for exit; stdout: ${cli.stdout()} stderr: ${cli.stderr()}`);
-}
-
-/** Runs the CLI to completion (for invocations that must refuse to start). */
-async function runCli(args: string[], cwd: string): Promise<Exit & { stdout: string; stderr: string }> {
-  const cli = spawnCli(args, { cwd });
-  const exit = await exitOf(cli);
-  return { ...exit, stdout: cli.stdout(), stderr: cli.stderr() };
-}
-
-async function call(
-  url: string,
-  init: { method?: string; token?: string; body?: unknown; headers?: Record<string, string> } = {},
-): Promise<CallResult> {
-  const headers: Record<string, string> = { ...init.headers };
-  if (init.token !== undefined) headers["Authorization"] = `Bearer ${init.token}`;
-  let body: string | undefined;
-  if (init.body !== undefined) {
-    body = JSON.stringify(init.body);
-    headers["Content-Type"] = "application/json";
-  }
-  const response = await fetch(url, {
-    method: init.method ?? (body === undefined ? "GET" : "POST"),
-    headers,
-    body,
-    signal: AbortSignal.timeout(5_000),
-  });
-  const text = await response.text();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  return { status: response.status, headers: response.headers, text, body: parsed };
-}
+const ORDER_BODY = { record: GUIDE_ORDER };
 
 /** Resolves with the error's code once a new connection to `url` is refused. */
 async function connectionError(url: string): Promise<string | undefined> {
@@ -191,13 +26,10 @@ async function connectionError(url: string): Promise<string | undefined> {
   return undefined;
 }
 
-interface RecordsPage {
-  success: boolean;
-  data: { records: { rowId: string; fields: Record<string, unknown> }[] };
-}
+type RecordsPage = SuccessEnvelope<{ records: { rowId: string; fields: Record<string, unknown> }[] }>;
 
 async function listRecords(url: string, object: string): Promise<RecordsPage["data"]["records"]> {
-  const result = await call(`${url}/_emulator/records/${object}`);
+  const result = await call<RecordsPage>(`${url}/_emulator/records/${object}`);
   expect(result.status).toBe(200);
   return (result.body as RecordsPage).data.records;
 }
@@ -247,18 +79,6 @@ function postInFlight(
   });
   return { accepted: withTimeout(accepted, 5_000, () => "waiting for 100 Continue"), response };
 }
-
-beforeAll(() => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing; run "npm run build" first (npm test does)`);
-});
-
-afterEach(async () => {
-  const running = [...children];
-  for (const cli of running) cli.child.kill("SIGKILL");
-  await Promise.allSettled(running.map((cli) => withTimeout(cli.exited, 5_000, () => "waiting for a killed child")));
-  children.clear();
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
 
 describe("cdp-emulator CLI", () => {
   describe("start-up", () => {
@@ -320,8 +140,8 @@ describe("cdp-emulator CLI", () => {
       expect(refused.body).toMatchObject({ success: false, error: { code: "CDP_ETL.AUTH.TOKEN_INVALID" } });
 
       // beta@other is a token for another workspace: it works, and does not see alpha's row.
-      const alphaRows = await call(`${cli.url}/_emulator/records/profiles`, { token: "alpha" });
-      const betaRows = await call(`${cli.url}/_emulator/records/profiles`, { token: "beta" });
+      const alphaRows = await call<RecordsPage>(`${cli.url}/_emulator/records/profiles`, { token: "alpha" });
+      const betaRows = await call<RecordsPage>(`${cli.url}/_emulator/records/profiles`, { token: "beta" });
       expect((alphaRows.body as RecordsPage).data.records).toHaveLength(1);
       expect(betaRows.status).toBe(200);
       expect((betaRows.body as RecordsPage).data.records).toHaveLength(0);
@@ -452,7 +272,7 @@ describe("cdp-emulator CLI", () => {
         }),
       });
       const dir = tempDir();
-      const result = await runCli(startArgs(dir, ["--schemas", schemas]), dir);
+      const result = await runCli(startArgs(dir, ["--schemas", schemas]), { cwd: dir });
 
       expect(result.code).not.toBe(0);
       expect(result.code).not.toBeNull();
@@ -465,7 +285,7 @@ describe("cdp-emulator CLI", () => {
     it("exits non-zero naming a schema file that is not valid JSON", async () => {
       const schemas = schemasDir({ "garbled.json": '{"type": "object", "primaryKey": ' });
       const dir = tempDir();
-      const result = await runCli(startArgs(dir, ["--schemas", schemas]), dir);
+      const result = await runCli(startArgs(dir, ["--schemas", schemas]), { cwd: dir });
 
       expect(result.code).not.toBe(0);
       expect(result.code).not.toBeNull();
@@ -477,7 +297,7 @@ describe("cdp-emulator CLI", () => {
     it("exits non-zero with a clear message when the schemas folder is empty", async () => {
       const schemas = schemasDir({});
       const dir = tempDir();
-      const result = await runCli(startArgs(dir, ["--schemas", schemas]), dir);
+      const result = await runCli(startArgs(dir, ["--schemas", schemas]), { cwd: dir });
 
       expect(result.code).not.toBe(0);
       expect(result.code).not.toBeNull();
@@ -490,7 +310,7 @@ describe("cdp-emulator CLI", () => {
       { flag: "--log-level", value: "loud" },
     ])("exits non-zero with a message naming $flag when given $flag $value", async ({ flag, value }) => {
       const dir = tempDir();
-      const result = await runCli(["start", "--db", join(dir, "cdp.sqlite"), flag, value], dir);
+      const result = await runCli(["start", "--db", join(dir, "cdp.sqlite"), flag, value], { cwd: dir });
 
       expect(result.code).not.toBe(0);
       expect(result.code).not.toBeNull();
@@ -506,7 +326,7 @@ describe("cdp-emulator CLI", () => {
 
       const result = await runCli(
         ["--port", String(first.port), "--db", join(dir, "second.sqlite"), "--log-level", "silent"],
-        dir,
+        { cwd: dir },
       );
       expect(result.code).not.toBe(0);
       expect(result.code).not.toBeNull();
@@ -520,7 +340,7 @@ describe("cdp-emulator CLI", () => {
 
     it("exits 2 with one line, no stack, when --db cannot be opened", async () => {
       const dir = tempDir();
-      const result = await runCli(["--port", "0", "--db", dir, "--log-level", "silent"], dir);
+      const result = await runCli(["--port", "0", "--db", dir, "--log-level", "silent"], { cwd: dir });
       expect(result.code).toBe(2);
       expect(result.stderr).toContain("cannot open the database");
       expect(result.stderr).not.toMatch(/\n\s+at /);
@@ -531,7 +351,7 @@ describe("cdp-emulator CLI", () => {
       const db = join(dir, "shared.sqlite");
       const first = await startCli(["--port", "0", "--db", db, "--log-level", "silent"], { cwd: dir });
 
-      const result = await runCli(["--port", "0", "--db", db, "--log-level", "silent"], dir);
+      const result = await runCli(["--port", "0", "--db", db, "--log-level", "silent"], { cwd: dir });
       expect(result.code).not.toBe(0);
       expect(result.code).not.toBeNull();
       expect(result.stdout).not.toMatch(/ready at/);

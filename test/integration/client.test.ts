@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CdpApiError, CdpClient, type CdpClientOptions, type DeadLetter, type RetryOptions } from "../../src/client/index.js";
 import { ControlClient, type FaultRuleInput, type JournalEntry } from "../../src/testing/control-client.js";
-import { AUTH, startEmulator, TOKEN, type TestEmulator } from "../helpers/emulator.js";
+import { AUTH, startEmulatorOnDisk as startEmulator, TOKEN, type EmulatorOnDisk as TestEmulator } from "../helpers/emulator.js";
 
 let emu: TestEmulator;
 const FAST: Partial<RetryOptions> = { baseDelayMs: 5, maxDelayMs: 50 };

@@ -1,44 +1,22 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { EmulatorClock } from "../../src/server.js";
-import { AUTH, call, startEmulator, type TestEmulator } from "../helpers/emulator.js";
-
-interface Envelope {
-  error: { code: string; message: string; details: Record<string, unknown> };
-}
-interface JournalEntry {
-  seq: number;
-  at: string;
-  method: string;
-  path: string;
-  operation: string | null;
-  object: string | null;
-  workspace: string | null;
-  idempotencyKey: string | null;
-  correlationId: string;
-  status: number | null;
-  fault: string | null;
-  replayed: boolean;
-  durationMs: number;
-  requestBody: unknown;
-}
+import { AUTH, call, startEmulatorOnDisk, perSuite } from "../helpers/emulator.js";
+import type { JournalEntry } from "../../src/domain/control-plane.js";
+import type { ErrorEnvelope } from "../../src/domain/errors.js";
 
 const T0 = Date.parse("2026-04-21T15:30:00.000Z");
 
 describe("rate limits, the clock and the journal over the control plane", () => {
-  let env: TestEmulator;
   const clock = new EmulatorClock();
   const allScopes = ["records:write", "records:read", "metadata:read"] as ("records:write" | "records:read" | "metadata:read")[];
 
-  beforeAll(async () => {
-    env = await startEmulator({
-      clock,
-      tokens: [
-        { token: "dev-token", workspace: "default", scopes: allScopes, expiresAt: null },
-        { token: "other-token", workspace: "other", scopes: allScopes, expiresAt: null },
-      ],
-    });
+  const env = perSuite({
+    clock,
+    tokens: [
+      { token: "dev-token", workspace: "default", scopes: allScopes, expiresAt: null },
+      { token: "other-token", workspace: "other", scopes: allScopes, expiresAt: null },
+    ],
   });
-  afterAll(async () => env.dispose());
   beforeEach(async () => {
     clock.freeze(T0);
     await call(`${env.url}/_emulator/reset`, { method: "POST" });
@@ -49,12 +27,12 @@ describe("rate limits, the clock and the journal over the control plane", () => 
   });
 
   const upsert = (email: string, token = "dev-token", headers: Record<string, string> = {}) =>
-    call<Envelope>(`${env.url}/public/v1/records/profiles/upsert`, {
+    call<ErrorEnvelope>(`${env.url}/public/v1/records/profiles/upsert`, {
       headers: { Authorization: `Bearer ${token}`, ...headers },
       body: { record: { email } },
     });
   const batch = (token = "dev-token") =>
-    call<Envelope>(`${env.url}/public/v1/records/profiles/upsert-batch`, {
+    call<ErrorEnvelope>(`${env.url}/public/v1/records/profiles/upsert-batch`, {
       headers: { Authorization: `Bearer ${token}` },
       body: { records: [{ email: "b@example.com" }] },
     });
@@ -193,7 +171,8 @@ describe("rate limits, the clock and the journal over the control plane", () => 
         headers: { ...AUTH, "Content-Type": "application/json", "X-Emulator-Fault": "reset" },
         body: JSON.stringify({ record: { email: "r@example.com" } }),
       }).catch(() => undefined);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      // The journal notes a reset connection once the emulator has seen it close.
+      await expect.poll(async () => (await env.control.journal.list({ limit: 1 }))[0]?.fault).toBe("reset");
       const journal = await call<{ data: { entries: JournalEntry[] } }>(`${env.url}/_emulator/journal`);
       expect(journal.body.data.entries.at(-1)).toMatchObject({ status: null, fault: "reset" });
     });
@@ -235,7 +214,7 @@ describe("rate limits, the clock and the journal over the control plane", () => 
 
 describe("a full reset", () => {
   it("removes the active scenario's faults and forgets that it was active", async () => {
-    const env = await startEmulator();
+    const env = await startEmulatorOnDisk();
     try {
       await call(`${env.url}/_emulator/scenarios/write-races`, { method: "POST" });
       expect((await call<{ data: { active: string | null } }>(`${env.url}/_emulator/scenarios`)).body.data.active).toBe("write-races");
@@ -250,7 +229,7 @@ describe("a full reset", () => {
 
 describe("a journal of a configured size", () => {
   it("keeps only the most recent entries", async () => {
-    const env = await startEmulator({ journalSize: 3 });
+    const env = await startEmulatorOnDisk({ journalSize: 3 });
     try {
       for (let i = 0; i < 5; i += 1) {
         await call(`${env.url}/public/v1/records/profiles/upsert`, { headers: AUTH, body: { record: { email: `r${i}@example.com` } } });

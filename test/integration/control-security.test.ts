@@ -1,11 +1,10 @@
-import { spawn, type ChildProcessByStdio } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StartupError, ControlClient, ControlPlaneError, createEmulator, resolveConfig, startEmulator, type StartedEmulator } from "../../src/index.js";
+import { cliPerTest, startCli as start } from "../helpers/cli.js";
 import { tempDir } from "../helpers/emulator.js";
 
 /*
@@ -318,46 +317,15 @@ describe("control-plane settings", () => {
  * its own, run `npm run build --silent` first).
  */
 describe("the command line", () => {
-  const CLI = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
-  const READY = /^cdp-emulator \S+ ready at http:\/\/[^:]+:(\d+) /m;
   const CUSTOM_TOKEN = "custom-data-token-9f8e7d6c";
-  const children: { child: ChildProcessByStdio<null, Readable, Readable>; exited: Promise<void> }[] = [];
-  const dirs: string[] = [];
+  const { dir: cliDir } = cliPerTest();
 
-  beforeAll(() => {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing; run "npm run build" first (npm test does)`);
-  });
-  afterEach(async () => {
-    for (const { child } of children) child.kill("SIGKILL");
-    await Promise.all(children.splice(0).map(({ exited }) => exited));
-    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-  });
-
-  /** Starts `cdp-emulator start ...args` with no CDP_EMULATOR_* from the test's environment; resolves at the ready line. */
+  /** `cdp-emulator start ...args` on a fresh database, with no CDP_EMULATOR_* from the test's environment; resolves at the ready line. */
   async function startCli(args: string[], env: Record<string, string> = {}) {
-    const dir = tempDir("cdp-emulator-cli-");
-    dirs.push(dir);
-    const childEnv: NodeJS.ProcessEnv = {};
-    for (const [name, value] of Object.entries(process.env)) if (!name.startsWith("CDP_EMULATOR_")) childEnv[name] = value;
-    const child = spawn(process.execPath, [CLI, "start", "--port", "0", "--db", join(dir, "cdp.sqlite"), ...args], {
-      cwd: dir,
-      env: { ...childEnv, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
-    children.push({ child, exited });
-    const deadline = Date.now() + 10_000;
-    while (!READY.test(stdout)) {
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`no ready line; stdout: ${stdout} stderr: ${stderr}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    const port = Number(READY.exec(stdout)?.[1]);
-    const readyLine = stdout.split("\n").find((line) => READY.test(line)) ?? "";
-    return { url: `http://127.0.0.1:${port}`, readyLine, stdout: () => stdout, stderr: () => stderr };
+    const dir = cliDir();
+    const cli = await start(["start", "--port", "0", "--db", join(dir, "cdp.sqlite"), ...args], { cwd: dir, env });
+    // The ready line names the address it listens on (0.0.0.0 too); loopback reaches each one.
+    return { ...cli, url: `http://127.0.0.1:${cli.port}` };
   }
 
   it("warns once on stderr, saying how to close it, when it listens on 0.0.0.0 without a control token", async () => {
@@ -428,8 +396,8 @@ describe("the command line", () => {
     abort.abort();
     expect(eventsText).toContain("secret@example.com");
 
-    // Let the asynchronous log lines reach stdout before reading it.
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The log lines reach stdout asynchronously.
+    await expect.poll(() => cli.stdout()).toContain("secrets-test");
     expect(cli.stdout()).toContain("secrets-test");
     for (const [where, text] of Object.entries({ stdout: cli.stdout(), stderr: cli.stderr(), journal: journalText, events: eventsText, export: exportText })) {
       expect(text, where).not.toContain(CUSTOM_TOKEN);

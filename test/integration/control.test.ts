@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { call, startEmulator, type TestEmulator } from "../helpers/emulator.js";
+import { beforeEach, describe, expect, it } from "vitest";
+import { call, perSuite } from "../helpers/emulator.js";
 
 interface Row {
   rowId: string;
@@ -13,19 +13,15 @@ interface Page {
 }
 
 describe("the control plane", () => {
-  let env: TestEmulator;
   const allScopes = ["records:write", "records:read", "metadata:read"] as ("records:write" | "records:read" | "metadata:read")[];
 
-  beforeAll(async () => {
-    env = await startEmulator({
-      tokens: [
-        { token: "dev-token", workspace: "default", scopes: allScopes, expiresAt: null },
-        { token: "team-b", workspace: "team-b", scopes: allScopes, expiresAt: null },
-      ],
-    });
+  const env = perSuite({
+    tokens: [
+      { token: "dev-token", workspace: "default", scopes: allScopes, expiresAt: null },
+      { token: "team-b", workspace: "team-b", scopes: allScopes, expiresAt: null },
+    ],
   });
-  afterAll(async () => env.dispose());
-  beforeEach(() => env.emulator.store.reset());
+  beforeEach(() => env.control.reset());
 
   const write = (token: string, record: Record<string, unknown>) =>
     call(`${env.url}/public/v1/records/profiles/upsert`, { headers: { Authorization: `Bearer ${token}` }, body: { record } });
@@ -35,7 +31,7 @@ describe("the control plane", () => {
     expect(response.status).toBe(200);
     expect(response.body).toMatchObject({
       success: true,
-      data: { status: "ok", version: expect.stringMatching(/^\d+\.\d+\.\d+/), db: { path: env.dbPath, open: true } },
+      data: { status: "ok", version: expect.stringMatching(/^\d+\.\d+\.\d+/), db: { path: env.db, open: true } },
     });
     expect(typeof response.body.data["uptimeS"]).toBe("number");
   });

@@ -2,13 +2,13 @@ import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { parseFaultHeader } from "../../src/chaos/faults.js";
 import { defaultConfig, environmentVariables } from "../../src/config.js";
 import { providerStates } from "../../src/contract/provider-states.js";
 import { ControlClient } from "../../src/testing/control-client.js";
-import { startEmulator, type TestEmulator } from "../helpers/emulator.js";
+import { startEmulatorOnDisk, perSuite } from "../helpers/emulator.js";
 
 /*
  * What the documentation says that readme.test.ts and readme-client.test.ts cannot run here:
@@ -189,11 +189,7 @@ describe("the shell commands of README.md and docs/", () => {
 });
 
 describe("the Docker and CI recipes (docs/docker.md, examples/docker-compose.yml)", () => {
-  let env: TestEmulator;
-  beforeAll(async () => {
-    env = await startEmulator();
-  });
-  afterAll(async () => env.dispose());
+  const env = perSuite();
   const port = (): string => new URL(env.url).port;
   const runScript = (script: string, extraEnv: NodeJS.ProcessEnv = {}) =>
     run(process.execPath, ["-e", script], { timeout: 15_000, env: { ...process.env, ...extraEnv } });
@@ -223,7 +219,7 @@ describe("the Docker and CI recipes (docs/docker.md, examples/docker-compose.yml
     expect(read("docs/docker.md")).toContain("export CDP_CONTROL_TOKEN=");
 
     const scenario = environment["CDP_EMULATOR_SCENARIO"] ?? "";
-    const sidecar = await startEmulator({ scenariosDir: join(ROOT, "examples/scenarios"), scenario, controlToken: controlToken ?? null, allowedHosts: ["cdp-emulator"] });
+    const sidecar = await startEmulatorOnDisk({ scenariosDir: join(ROOT, "examples/scenarios"), scenario, controlToken: controlToken ?? null, allowedHosts: ["cdp-emulator"] });
     try {
       const listed = await fetch(`${sidecar.url}/_emulator/scenarios`, { headers: { Authorization: `Bearer ${controlToken}` } });
       expect(((await listed.json()) as { data: { active: string } }).data.active).toBe(scenario);

@@ -1,33 +1,24 @@
 import { request as httpRequest } from "node:http";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { EmulatorClock } from "../../src/server.js";
-import { AUTH, call, startEmulator, type TestEmulator } from "../helpers/emulator.js";
-
-interface Envelope {
-  success: boolean;
-  error: { code: string; message: string; details: Record<string, unknown> };
-}
+import { AUTH, call, perSuite } from "../helpers/emulator.js";
+import type { ErrorEnvelope } from "../../src/domain/errors.js";
 
 const profileUpsert = "/records/profiles/upsert";
 
 /** Every row of DESIGN.md's error table that single writes, metadata and auth can produce. */
 describe("errors come back in the vendor's envelope with the right status and code", () => {
-  let env: TestEmulator;
   const clock = new EmulatorClock();
-
-  beforeAll(async () => {
-    clock.freeze(Date.parse("2026-04-21T15:30:00Z"));
-    env = await startEmulator({
-      clock,
-      tokens: [
-        { token: "dev-token", workspace: "default", scopes: ["records:write", "records:read", "metadata:read"], expiresAt: null },
-        { token: "reader", workspace: "default", scopes: ["metadata:read"], expiresAt: null },
-        { token: "writer", workspace: "default", scopes: ["records:write"], expiresAt: null },
-        { token: "old-token", workspace: "default", scopes: ["records:write"], expiresAt: "2026-04-21T00:00:00Z" },
-      ],
-    });
+  clock.freeze(Date.parse("2026-04-21T15:30:00Z"));
+  const env = perSuite({
+    clock,
+    tokens: [
+      { token: "dev-token", workspace: "default", scopes: ["records:write", "records:read", "metadata:read"], expiresAt: null },
+      { token: "reader", workspace: "default", scopes: ["metadata:read"], expiresAt: null },
+      { token: "writer", workspace: "default", scopes: ["records:write"], expiresAt: null },
+      { token: "old-token", workspace: "default", scopes: ["records:write"], expiresAt: "2026-04-21T00:00:00Z" },
+    ],
   });
-  afterAll(async () => env.dispose());
 
   const cases: {
     name: string;
@@ -72,7 +63,7 @@ describe("errors come back in the vendor's envelope with the right status and co
   ];
 
   it.each(cases)("$status $code for $name", async (testCase) => {
-    const response = await call<Envelope>(`${env.url}/public/v1${testCase.path}`, {
+    const response = await call<ErrorEnvelope>(`${env.url}/public/v1${testCase.path}`, {
       method: testCase.method ?? (testCase.body !== undefined || testCase.rawBody !== undefined ? "POST" : testCase.path === profileUpsert ? "POST" : "GET"),
       headers: testCase.headers ?? {},
       body: testCase.body,
@@ -116,23 +107,23 @@ describe("errors come back in the vendor's envelope with the right status and co
       req.on("error", reject);
       // Send only the first 64 KB: the answer must not wait for the other 11 MB.
       req.write(Buffer.alloc(64 * 1024, 0x20));
-      setTimeout(() => req.destroy(), 5_000).unref();
+      setTimeout(() => req.destroy(), 5_000).unref(); // a bound in wall time: an answer that never comes fails the test
     });
     expect(status).toBe(413);
-    const envelope = JSON.parse(body) as Envelope;
+    const envelope = JSON.parse(body) as ErrorEnvelope;
     expect(envelope.error.code).toBe("CDP_ETL.VALIDATION.REQUEST_INVALID");
     expect(envelope.error.message).toMatch(/10 MB/);
   });
 
   it("refuses a chunked body once it passes 10 MB with 413", async () => {
     const record = { email: "big@example.com", first_name: "x".repeat(11 * 1024 * 1024) };
-    const response = await call<Envelope>(`${env.url}/public/v1/records/profiles/upsert`, { headers: AUTH, body: { record } });
+    const response = await call<ErrorEnvelope>(`${env.url}/public/v1/records/profiles/upsert`, { headers: AUTH, body: { record } });
     expect(response.status).toBe(413);
     expect(response.body.error.code).toBe("CDP_ETL.VALIDATION.REQUEST_INVALID");
   });
 
   it("answers paths outside /public/v1 and /_emulator with the envelope too", async () => {
-    const response = await call<Envelope>(`${env.url}/v1/records/profiles/upsert`, { headers: AUTH, body: {} });
+    const response = await call<ErrorEnvelope>(`${env.url}/v1/records/profiles/upsert`, { headers: AUTH, body: {} });
     expect(response.status).toBe(404);
     expect(response.body.error.code).toBe("CDP_ETL.NOT_FOUND");
   });

@@ -1,15 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { Envelope, ErrorEnvelope, SuccessEnvelope } from "../../src/domain/errors.js";
 import { ControlPlaneError, startEmulator, type StartedEmulator } from "../../src/index.js";
 
 /** PATCH /_emulator/faults/:id switches a rule off and on without deleting it, or its counts. */
 
 let emu: StartedEmulator;
-
-interface Envelope {
-  success: boolean;
-  data?: Record<string, unknown>;
-  error?: { code: string; message: string; details: Record<string, unknown> };
-}
 
 async function upsert(email: string): Promise<number> {
   const response = await fetch(`${emu.apiUrl}/records/profiles/upsert`, {
@@ -21,9 +16,10 @@ async function upsert(email: string): Promise<number> {
   return response.status;
 }
 
-async function patch(id: string, body: string, contentType = "application/json"): Promise<{ status: number; body: Envelope }> {
+/** The body read as a refusal unless told otherwise (`patch<SuccessEnvelope>`). */
+async function patch<T extends Envelope = ErrorEnvelope>(id: string, body: string, contentType = "application/json"): Promise<{ status: number; body: T }> {
   const response = await fetch(`${emu.url}/_emulator/faults/${id}`, { method: "PATCH", headers: { "Content-Type": contentType }, body });
-  return { status: response.status, body: (await response.json()) as Envelope };
+  return { status: response.status, body: (await response.json()) as T };
 }
 
 beforeAll(async () => {
@@ -66,8 +62,8 @@ describe("switching a fault rule off and on", () => {
 
   it("answers the rule as it now is, and a repeat is harmless", async () => {
     const rule = await emu.control.faults.add({ action: { status: 503 } });
-    const first = await patch(rule.id, JSON.stringify({ enabled: false }));
-    const again = await patch(rule.id, JSON.stringify({ enabled: false }));
+    const first = await patch<SuccessEnvelope>(rule.id, JSON.stringify({ enabled: false }));
+    const again = await patch<SuccessEnvelope>(rule.id, JSON.stringify({ enabled: false }));
     expect(first).toEqual({ status: 200, body: { success: true, data: expect.objectContaining({ id: rule.id, enabled: false }) } });
     expect(again.body.data).toEqual(first.body.data);
   });

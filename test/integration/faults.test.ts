@@ -1,12 +1,9 @@
 import { request as httpRequest } from "node:http";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { AUTH, call, startEmulator, type TestEmulator } from "../helpers/emulator.js";
+import { beforeEach, describe, expect, it } from "vitest";
+import { AUTH, call, perSuite } from "../helpers/emulator.js";
 import { writeWithRetry } from "../helpers/retry-client.js";
+import type { ErrorEnvelope } from "../../src/domain/errors.js";
 
-interface Envelope {
-  success: boolean;
-  error: { code: string; message: string; details: Record<string, unknown> };
-}
 interface Rule {
   id: string;
   matched: number;
@@ -17,11 +14,7 @@ const order = (id: string) => ({ order_id: id, total: 10, currency: "USD", place
 
 /** Faults on demand (issue 4): every action, the schedules, the header form, and what a client then sees. */
 describe("injected faults", () => {
-  let env: TestEmulator;
-  beforeAll(async () => {
-    env = await startEmulator();
-  });
-  afterAll(async () => env.dispose());
+  const env = perSuite();
   beforeEach(async () => {
     await call(`${env.url}/_emulator/reset`, { method: "POST" });
   });
@@ -32,7 +25,7 @@ describe("injected faults", () => {
     return response.body.data;
   };
   const append = (id: string, headers: Record<string, string> = {}) =>
-    call<Envelope>(`${env.url}/public/v1/records/orders/append`, { headers: { ...AUTH, ...headers }, body: { record: order(id) } });
+    call<ErrorEnvelope>(`${env.url}/public/v1/records/orders/append`, { headers: { ...AUTH, ...headers }, body: { record: order(id) } });
   const countOrders = async () => (await call<{ data: { records: unknown[] } }>(`${env.url}/_emulator/records/orders?limit=1000`)).body.data.records.length;
   /** Resolves with the outcome of a request whose connection may be cut: a status, or "no response". */
   const rawAppend = (id: string, headers: Record<string, string> = {}) =>
@@ -265,7 +258,7 @@ describe("injected faults", () => {
       { rule: { action: { status: 503 }, schedule: { probability: 2 } }, message: /probability/ },
       { rule: { action: { status: 503 }, shedule: {} }, message: /shedule/ },
     ])("refuses a bad rule with 400 saying what is wrong: $rule", async ({ rule, message }) => {
-      const response = await call<Envelope>(`${env.url}/_emulator/faults`, { body: rule });
+      const response = await call<ErrorEnvelope>(`${env.url}/_emulator/faults`, { body: rule });
       expect(response.status).toBe(400);
       expect(response.body.error.code).toBe("CDP_ETL.VALIDATION.REQUEST_INVALID");
       expect(response.body.error.message).toMatch(message);

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { rmSync } from "node:fs";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Envelope, ErrorEnvelope } from "../../src/domain/errors.js";
 import { startEmulator, type StartedEmulator } from "../../src/index.js";
 import { tempDir } from "../helpers/emulator.js";
 import { rawPost, rawRequest } from "../helpers/raw-http.js";
@@ -19,11 +20,6 @@ const OBJECTS = ["profiles", "orders", "events", "no_such_object"] as const;
 const OPERATIONS = ["append", "upsert", "append-batch", "upsert-batch"] as const;
 const PROFILE_FIELDS = ["email", "customer_id", "phone", "first_name", "city", "tier", "created_at"];
 
-interface Envelope {
-  success: boolean;
-  error?: { code: unknown; message: unknown; details: unknown };
-}
-
 /** The contract every answer keeps, success or refusal. */
 function expectWellFormed(status: number, text: string, headers: (name: string) => string | null | undefined, options: { quota: boolean }): void {
   expect(status, text.slice(0, 300)).toBeGreaterThanOrEqual(200);
@@ -32,12 +28,14 @@ function expectWellFormed(status: number, text: string, headers: (name: string) 
   if (options.quota) {
     for (const name of ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"]) expect(headers(name)).toMatch(/^\d+$/);
   }
-  const body = JSON.parse(text) as Envelope;
+  const body = JSON.parse(text) as Envelope<unknown>;
   if (status >= 400) {
     expect(body.success).toBe(false);
-    expect(body.error?.code).toMatch(/^CDP_ETL\.[A-Z_.]+$/);
-    expect(typeof body.error?.message).toBe("string");
-    expect(typeof body.error?.details).toBe("object");
+    // Whatever came over the wire: the checks below are what makes it an ErrorEnvelope.
+    const { error } = body as Partial<ErrorEnvelope>;
+    expect(error?.code).toMatch(/^CDP_ETL\.[A-Z_.]+$/);
+    expect(typeof error?.message).toBe("string");
+    expect(typeof error?.details).toBe("object");
     // An envelope quotes client data only as a capped preview.
     expect(text.length).toBeLessThan(4_096);
   } else {

@@ -1,11 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startEmulator, type StartedEmulator } from "../../src/index.js";
 import { rawPost, rawRequest } from "../helpers/raw-http.js";
-
-interface Envelope {
-  success: false;
-  error: { code: string; message: string; details: Record<string, unknown> };
-}
+import type { ErrorEnvelope } from "../../src/domain/errors.js";
 
 const INVALID = "CDP_ETL.VALIDATION.REQUEST_INVALID";
 
@@ -21,14 +17,14 @@ beforeAll(async () => {
 afterAll(() => emu.stop());
 beforeEach(() => emu.control.reset());
 
-async function post(path: string, body: string | Buffer, headers: Record<string, string> = {}): Promise<{ status: number; text: string; envelope: Envelope; headers: Headers }> {
+async function post(path: string, body: string | Buffer, headers: Record<string, string> = {}): Promise<{ status: number; text: string; envelope: ErrorEnvelope; headers: Headers }> {
   const response = await fetch(`${emu.apiUrl}${path}`, {
     method: "POST",
     headers: { Authorization: `Bearer ${emu.token}`, "Content-Type": "application/json", ...headers },
     body,
   });
   const text = await response.text();
-  return { status: response.status, text, envelope: JSON.parse(text) as Envelope, headers: response.headers };
+  return { status: response.status, text, envelope: JSON.parse(text) as ErrorEnvelope, headers: response.headers };
 }
 
 describe("deep nesting is refused while parsing and poisons nothing", () => {
@@ -84,7 +80,7 @@ describe("deep nesting is refused while parsing and poisons nothing", () => {
       body: `{"x":${"[".repeat(5_000)}${"]".repeat(5_000)}}`,
     });
     expect(response.status).toBe(400);
-    const envelope = (await response.json()) as Envelope;
+    const envelope = (await response.json()) as ErrorEnvelope;
     expect(envelope.error.message).toMatch(/limit of 64 levels/);
   });
 });
@@ -189,7 +185,7 @@ describe("oversized headers and malformed HTTP get the vendor's envelope", () =>
   ])("$name gets $status with the envelope, a correlation id and quota headers", async ({ headers, path, status, message }) => {
     const response = await rawRequest(emu.url, rawPost(emu.url, { path, headers: headers(), body: json }));
     expect(response.status).toBe(status);
-    const envelope = JSON.parse(response.body) as Envelope;
+    const envelope = JSON.parse(response.body) as ErrorEnvelope;
     expect(envelope.success).toBe(false);
     expect(envelope.error.code).toBe(INVALID);
     expect(envelope.error.message).toMatch(message);
@@ -208,7 +204,7 @@ describe("oversized headers and malformed HTTP get the vendor's envelope", () =>
     // No Authorization: the header check comes first, so this is a 400, not a 401.
     const response = await rawRequest(emu.url, rawPost(emu.url, { path: upsert, headers: ["Content-Type: application/json", header], body: json }));
     expect(response.status).toBe(400);
-    expect((JSON.parse(response.body) as Envelope).error.message).toMatch(message);
+    expect((JSON.parse(response.body) as ErrorEnvelope).error.message).toMatch(message);
     expect(response.headers["x-correlation-id"]).toMatch(/^[0-9a-f-]{36}$/);
     expect(response.headers["x-ratelimit-limit"]).toBe("100000");
   });

@@ -1,15 +1,12 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { EmulatorClock } from "../../src/server.js";
-import { AUTH, call, startEmulator, type TestEmulator } from "../helpers/emulator.js";
-
-interface Envelope {
-  error: { code: string; message: string };
-}
+import { EmulatorClock, emulatorInternals } from "../../src/server.js";
+import { AUTH, call, startEmulatorOnDisk, type EmulatorOnDisk } from "../helpers/emulator.js";
+import type { ErrorEnvelope } from "../../src/domain/errors.js";
 
 const HOUR = 60 * 60 * 1000;
 
 describe("Idempotency-Key", () => {
-  let env: TestEmulator | undefined;
+  let env: EmulatorOnDisk | undefined;
   afterEach(async () => {
     await env?.dispose();
     env = undefined;
@@ -28,7 +25,7 @@ describe("Idempotency-Key", () => {
 
   it("replays the stored response byte for byte with Idempotent-Replayed and writes nothing more", async () => {
     const clock = new EmulatorClock();
-    env = await startEmulator({ clock });
+    env = await startEmulatorOnDisk({ clock });
     const first = await append(env.url, "evt-1", order);
     clock.advance(5 * 60_000);
     const second = await append(env.url, "evt-1", order);
@@ -42,22 +39,22 @@ describe("Idempotency-Key", () => {
   });
 
   it("treats the same body with keys in another order as the same request", async () => {
-    env = await startEmulator();
+    env = await startEmulatorOnDisk();
     await upsert(env.url, "k", { email: "a@example.com", tier: "gold" });
     const replay = await upsert(env.url, "k", { tier: "gold", email: "a@example.com" });
     expect(replay.headers.get("idempotent-replayed")).toBe("true");
   });
 
   it("refuses the same key with a different body with 422 KEY_REUSED", async () => {
-    env = await startEmulator();
+    env = await startEmulatorOnDisk();
     await upsert(env.url, "k", { email: "a@example.com", tier: "gold" });
     const reused = await upsert(env.url, "k", { email: "a@example.com", tier: "silver" });
     expect(reused.status).toBe(422);
-    expect((reused.body as unknown as Envelope).error.code).toBe("CDP_ETL.IDEMPOTENCY.KEY_REUSED");
+    expect((reused.body as unknown as ErrorEnvelope).error.code).toBe("CDP_ETL.IDEMPOTENCY.KEY_REUSED");
   });
 
   it("refuses the same key on another endpoint with 422 KEY_REUSED", async () => {
-    env = await startEmulator();
+    env = await startEmulatorOnDisk();
     await upsert(env.url, "k", { email: "a@example.com" });
     const other = await call(`${env.url}/public/v1/records/profiles/append`, {
       headers: { ...AUTH, "Idempotency-Key": "k" },
@@ -67,7 +64,7 @@ describe("Idempotency-Key", () => {
   });
 
   it("answers 409 IDEMPOTENCY_IN_PROGRESS while the first request with the key is still executing", async () => {
-    env = await startEmulator({ latencyMs: 500 });
+    env = await startEmulatorOnDisk({ latencyMs: 500 });
     // Whichever arrives first claims the key and spends 500 ms executing; the other finds it busy.
     const both = await Promise.all([
       upsert(env.url, "slow", { email: "slow@example.com" }),
@@ -75,7 +72,7 @@ describe("Idempotency-Key", () => {
     ]);
     expect(both.map((response) => response.status).sort()).toEqual([200, 409]);
     const busy = both.find((response) => response.status === 409);
-    expect((busy?.body as unknown as Envelope).error.code).toBe("CDP_ETL.CONFLICT.IDEMPOTENCY_IN_PROGRESS");
+    expect((busy?.body as unknown as ErrorEnvelope).error.code).toBe("CDP_ETL.CONFLICT.IDEMPOTENCY_IN_PROGRESS");
     const third = await upsert(env.url, "slow", { email: "slow@example.com" });
     expect(third.headers.get("idempotent-replayed")).toBe("true");
   });
@@ -83,7 +80,7 @@ describe("Idempotency-Key", () => {
   it.each([{ latencyMs: 0 }, { latencyMs: 50 }])(
     "lets 50 concurrent requests with one key write exactly one row (latency $latencyMs ms)",
     async ({ latencyMs }) => {
-      env = await startEmulator({ latencyMs });
+      env = await startEmulatorOnDisk({ latencyMs });
       const base = env.url;
       const responses = await Promise.all(Array.from({ length: 50 }, () => append(base, "storm", order)));
       const statuses = responses.map((response) => response.status);
@@ -98,7 +95,7 @@ describe("Idempotency-Key", () => {
   );
 
   it("stores nothing for a request refused by validation, so a corrected retry with the key runs", async () => {
-    env = await startEmulator();
+    env = await startEmulatorOnDisk();
     const refused = await upsert(env.url, "fix-me", { email: "not-an-email" });
     expect(refused.status).toBe(400);
     const corrected = await upsert(env.url, "fix-me", { email: "fixed@example.com" });
@@ -107,7 +104,7 @@ describe("Idempotency-Key", () => {
   });
 
   it("stores nothing for a request refused by auth or scope", async () => {
-    env = await startEmulator({
+    env = await startEmulatorOnDisk({
       tokens: [
         { token: "dev-token", workspace: "default", scopes: ["records:write", "records:read", "metadata:read"], expiresAt: null },
         { token: "reader", workspace: "default", scopes: ["metadata:read"], expiresAt: null },
@@ -123,7 +120,7 @@ describe("Idempotency-Key", () => {
   it("forgets a key after 24 hours of emulator time", async () => {
     const clock = new EmulatorClock();
     clock.freeze(Date.parse("2026-04-21T15:30:00Z"));
-    env = await startEmulator({ clock });
+    env = await startEmulatorOnDisk({ clock });
     await append(env.url, "day-key", order);
     clock.advance(24 * HOUR - 1);
     expect((await append(env.url, "day-key", order)).headers.get("idempotent-replayed")).toBe("true");
@@ -137,11 +134,11 @@ describe("Idempotency-Key", () => {
   it("prunes expired keys from the database", async () => {
     const clock = new EmulatorClock();
     clock.freeze(Date.parse("2026-04-21T15:30:00Z"));
-    env = await startEmulator({ clock });
+    env = await startEmulatorOnDisk({ clock });
     await upsert(env.url, "old", { email: "old@example.com" });
     clock.advance(12 * HOUR);
     await upsert(env.url, "new", { email: "new@example.com" });
-    const store = env.emulator.store.idempotency;
+    const store = emulatorInternals(env.emulator).store.idempotency;
     expect(store.count("default")).toBe(2);
     clock.advance(12 * HOUR);
     expect(store.prune(clock.now())).toBe(1);
@@ -149,7 +146,7 @@ describe("Idempotency-Key", () => {
   });
 
   it("scopes keys to the workspace: the same key in two workspaces writes in both", async () => {
-    env = await startEmulator({
+    env = await startEmulatorOnDisk({
       tokens: [
         { token: "dev-token", workspace: "default", scopes: ["records:write", "records:read", "metadata:read"], expiresAt: null },
         { token: "team-b", workspace: "team-b", scopes: ["records:write"], expiresAt: null },
@@ -164,11 +161,11 @@ describe("Idempotency-Key", () => {
   });
 
   it("refuses an Idempotency-Key that is too long or has spaces with 400", async () => {
-    env = await startEmulator();
+    env = await startEmulatorOnDisk();
     for (const key of ["x".repeat(256), "has space"]) {
       const response = await upsert(env.url, key, { email: "a@example.com" });
       expect(response.status).toBe(400);
-      expect((response.body as unknown as Envelope).error.message).toMatch(/Idempotency-Key/);
+      expect((response.body as unknown as ErrorEnvelope).error.message).toMatch(/Idempotency-Key/);
     }
   });
 });

@@ -1,30 +1,23 @@
 import { afterEach, describe, expect, it } from "vitest";
+import type { Collision } from "../../src/domain/control-plane.js";
 import type { CollisionPolicy } from "../../src/domain/object-schema.js";
-import { AUTH, call, startEmulator, type TestEmulator } from "../helpers/emulator.js";
+import { AUTH, call, startEmulatorOnDisk, type EmulatorOnDisk } from "../helpers/emulator.js";
 
 interface Row {
   rowId: string;
   fields: Record<string, unknown>;
 }
-interface Collision {
-  field: string;
-  value: unknown;
-  rowId: string;
-  otherRowId: string;
-  policy: string;
-  resolution: string;
-}
 
 /** identity-resolution.txt, walked through over HTTP. */
 describe("identity resolution", () => {
-  let env: TestEmulator | undefined;
+  let env: EmulatorOnDisk | undefined;
   afterEach(async () => {
     await env?.dispose();
     env = undefined;
   });
 
   const start = async (policy?: CollisionPolicy) => {
-    env = await startEmulator(policy ? { collisionPolicies: { profiles: policy } } : {});
+    env = await startEmulatorOnDisk(policy ? { collisionPolicies: { profiles: policy } } : {});
     return env.url;
   };
   // The guide's upsert_profile(record, match_key, idempotency_key)

@@ -6,7 +6,9 @@ import { bundledSchemasDir } from "../../src/config.js";
 import { JobWorker } from "../../src/services/job-worker.js";
 import { loadObjectSchemas } from "../../src/services/object-schemas.js";
 import { createStore, type Store } from "../../src/store/store.js";
-import { tempDir } from "../helpers/emulator.js";
+import { perTest } from "../helpers/emulator.js";
+
+const { dir: tempDir } = perTest("cdp-emulator-resume-");
 
 describe("a batch job interrupted between chunks", () => {
   const open: Store[] = [];
@@ -20,6 +22,13 @@ describe("a batch job interrupted between chunks", () => {
   let ids = 0;
   const worker = (store: Store) =>
     new JobWorker({ store, objects, clock, logger, newRecordId: () => `rec_${(ids += 1)}`, chunkSize: 2 });
+  /** Starts a worker on `store`, waits (bounded) until the job has ended, and stops the worker. */
+  const runToTheEnd = async (store: Store, jobSeq: number): Promise<void> => {
+    const running = worker(store);
+    running.start();
+    expect(await running.waitFor(jobSeq, 5_000)).toBe(true);
+    await running.stop();
+  };
 
   it("resumes from its last committed chunk on a new worker over the same file, writing no row twice", async () => {
     const path = join(tempDir(), "cdp.sqlite");
@@ -41,10 +50,7 @@ describe("a batch job interrupted between chunks", () => {
 
     const second = createStore(path);
     open.push(second);
-    const resumed = worker(second);
-    resumed.start();
-    expect(await resumed.waitFor(job.seq, 5_000)).toBe(true);
-    await resumed.stop();
+    await runToTheEnd(second, job.seq);
     const done = second.jobs.bySeq(job.seq);
     expect(done?.state).toBe("completed");
     expect(done?.metrics).toEqual({ totalRows: 7, processedRows: 7, insertedRows: 6, mergedRows: 0, invalidRows: 1 });
@@ -77,10 +83,7 @@ describe("a batch job interrupted between chunks", () => {
     open.push(store);
     store.workspaces.ensureWorkspace("default", clock.now());
     const job = store.jobs.create({ id: "rjob_2", workspace: "default", object: "retired_object", operation: "append-batch", matchKey: null, records: [{}], now: clock.now() });
-    const running = worker(store);
-    running.start();
-    expect(await running.waitFor(job.seq, 5_000)).toBe(true);
-    await running.stop();
+    await runToTheEnd(store, job.seq);
     const failed = store.jobs.bySeq(job.seq);
     expect(failed?.state).toBe("failed");
     expect(failed?.failure).toEqual({ code: "CDP_ETL.NOT_FOUND", message: expect.stringContaining("retired_object") });

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultJournalMaxBytes, maxJournalBodyBytes, type JournalEntry } from "../../src/runtime/journal.js";
-import { AUTH, call, startEmulator, type TestEmulator } from "../helpers/emulator.js";
+import { emulatorInternals } from "../../src/server.js";
+import { AUTH, call, startEmulatorOnDisk, type EmulatorOnDisk, perSuite } from "../helpers/emulator.js";
+import { openEvents, type EventStreamReader } from "../helpers/event-stream.js";
 
 const UPSERT = "/public/v1/records/profiles/upsert";
 
@@ -13,57 +15,23 @@ function paddedUpsert(index: number, bytes: number): string {
   return `${json.slice(0, -1)}${" ".repeat(Math.max(0, bytes - json.length))}}`;
 }
 
-/** Reads a text/event-stream until `count` entry events have come, or the stream ends. */
-async function readEntries(url: string, count: number, timeoutMs = 5000): Promise<{ entries: JournalEntry[]; ended: boolean }> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), timeoutMs);
-  const entries: JournalEntry[] = [];
-  let ended = false;
+/** The journal entries of an open event stream once `count` have come, or the stream has ended; then closes it. */
+async function entriesOf(stream: EventStreamReader, count: number, timeoutMs = 5000): Promise<{ entries: JournalEntry[]; ended: boolean }> {
   try {
-    const response = await fetch(url, { signal: controller.signal });
-    expect(response.status).toBe(200);
-    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = "";
-    while (entries.length < count) {
-      const { value, done } = await reader.read();
-      if (done) {
-        ended = true;
-        break;
-      }
-      buffer += value;
-      let cut: number;
-      while ((cut = buffer.indexOf("\n\n")) >= 0) {
-        const block = buffer.slice(0, cut);
-        buffer = buffer.slice(cut + 2);
-        if (!block.split("\n").includes("event: entry")) continue;
-        const data = block
-          .split("\n")
-          .filter((line) => line.startsWith("data: "))
-          .map((line) => line.slice(6))
-          .join("");
-        entries.push(JSON.parse(data) as JournalEntry);
-      }
-    }
+    expect(stream.response.status).toBe(200);
+    await stream.until(() => stream.ended || stream.entries().length >= count, timeoutMs);
+    return { entries: stream.entries<JournalEntry>(), ended: stream.ended };
   } finally {
-    clearTimeout(timer);
-    controller.abort();
+    stream.close();
   }
-  return { entries, ended };
 }
 
 describe("a journal holding hostile bodies still reads", () => {
-  let env: TestEmulator;
-  beforeAll(async () => {
-    env = await startEmulator();
-  });
-  afterAll(async () => {
-    await env.dispose();
-  });
+  const env = perSuite();
 
   it("answers GET /_emulator/journal and keeps every event stream open after a body nested 5,000 deep", async () => {
     // A listener that is open before the hostile request must hear it and what follows.
-    const live = readEntries(`${env.url}/_emulator/events`, 3);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    const live = await openEvents(env.url);
     const hostile = [
       await call(`${env.url}${UPSERT}`, { headers: { ...AUTH, "Content-Type": "application/json" }, rawBody: deepBody(5_000) }),
       // With an Idempotency-Key, 3,000 levels was enough to fail before.
@@ -90,13 +58,13 @@ describe("a journal holding hostile bodies still reads", () => {
     expect(entries[2]?.requestBody).toEqual({ record: { email: "after@example.com" } });
     expect((await call<{ data: { count: number } }>(`${env.url}/_emulator/journal/count`)).body.data.count).toBe(3);
 
-    const heard = await live;
+    const heard = await entriesOf(live, 3);
     expect(heard.ended).toBe(false);
     expect(heard.entries.map((entry) => entry.seq)).toEqual(entries.map((entry) => entry.seq));
     expect(heard.entries[0]?.requestBody).toMatchObject({ unparsed: true });
 
     // A stream opened afterwards replays the same entries from the journal.
-    const replay = await readEntries(`${env.url}/_emulator/events?since=0`, 3);
+    const replay = await entriesOf(await openEvents(env.url, { since: 0 }), 3);
     expect(replay.entries.map((entry) => entry.requestBody)).toEqual(entries.map((entry) => entry.requestBody));
   });
 
@@ -104,7 +72,7 @@ describe("a journal holding hostile bodies still reads", () => {
     // What the pipeline handed over before nesting was refused while parsing: the bytes and the
     // parsed value. The journal keeps the bytes only, so the value cannot reach a reader.
     const raw = deepBody(5_000);
-    const recorded = env.emulator.journal.record({
+    const recorded = emulatorInternals(env.emulator).journal.record({
       at: new Date().toISOString(),
       method: "POST",
       path: UPSERT,
@@ -117,12 +85,12 @@ describe("a journal holding hostile bodies still reads", () => {
       fault: null,
       replayed: false,
       durationMs: 1,
-      requestBody: { raw: Buffer.from(raw), parsed: JSON.parse(raw) as unknown },
+      requestBody: Buffer.from(raw),
     });
     const journal = await call<{ data: { entries: JournalEntry[] } }>(`${env.url}/_emulator/journal?since=${recorded.seq - 1}`);
     expect(journal.status).toBe(200);
     expect(journal.body.data.entries[0]?.requestBody).toMatchObject({ unparsed: true, bytes: raw.length });
-    const replay = await readEntries(`${env.url}/_emulator/events?since=${recorded.seq - 1}`, 1);
+    const replay = await entriesOf(await openEvents(env.url, { since: recorded.seq - 1 }), 1);
     expect(replay.entries[0]).toMatchObject({ correlationId: "deep-in-process", requestBody: { unparsed: true } });
   });
 
@@ -137,10 +105,10 @@ describe("a journal holding hostile bodies still reads", () => {
 });
 
 describe("the journal's default byte budget over real HTTP", () => {
-  let env: TestEmulator;
+  let env: EmulatorOnDisk;
   beforeAll(async () => {
     // Quotas raised so every write is a 16 KB one, not a bodiless 429.
-    env = await startEmulator({ rateLimits: { single: { limit: 1_000_000, windowSeconds: 1 }, batch: { limit: 1_000, windowSeconds: 1 } } });
+    env = await startEmulatorOnDisk({ rateLimits: { single: { limit: 1_000_000, windowSeconds: 1 }, batch: { limit: 1_000, windowSeconds: 1 } } });
   });
   afterAll(async () => {
     await env.dispose();
@@ -161,7 +129,7 @@ describe("the journal's default byte budget over real HTTP", () => {
     };
     await Promise.all(Array.from({ length: 8 }, worker));
 
-    const journal = env.emulator.journal;
+    const journal = emulatorInternals(env.emulator).journal;
     expect(journal.bytes).toBeLessThanOrEqual(defaultJournalMaxBytes);
     // 32 MB over ~17 KB entries: about 1,900 kept, the oldest gone.
     expect(journal.size).toBeGreaterThan(1_500);

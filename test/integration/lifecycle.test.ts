@@ -1,17 +1,19 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { AUTH, call, startEmulator, tempDir, type TestEmulator } from "../helpers/emulator.js";
+import { emulatorInternals } from "../../src/server.js";
+import { AUTH, call, startEmulatorOnDisk, tempDir, type EmulatorOnDisk } from "../helpers/emulator.js";
 
 describe("start and stop", () => {
-  const running: TestEmulator[] = [];
+  const running: EmulatorOnDisk[] = [];
   afterEach(async () => {
     for (const env of running.splice(0)) await env.dispose();
   });
 
   it("finishes an in-flight write on stop, then closes its keep-alive connection instead of waiting for the client", async () => {
-    const env = await startEmulator({ latencyMs: 300 });
+    const env = await startEmulatorOnDisk({ latencyMs: 300 });
     running.push(env);
     // fetch keeps the connection alive after the response; stop() must not wait for it to time out.
     const inFlight = call(`${env.url}/public/v1/records/profiles/upsert`, { headers: AUTH, body: { record: { email: "late@example.com" } } });
+    // Wall time on purpose: the write must be inside its 300 ms of latency when stop() comes.
     await new Promise((resolve) => setTimeout(resolve, 100));
     const stopped = env.stop().then(() => "stopped" as const);
     const response = await inFlight;
@@ -19,17 +21,17 @@ describe("start and stop", () => {
     // Node's server keep-alive timeout is 5 s: finishing well before it shows the socket was closed.
     const outcome = await Promise.race([stopped, new Promise((resolve) => setTimeout(() => resolve("still waiting"), 3_000))]);
     expect(outcome).toBe("stopped");
-    expect(env.emulator.store.isOpen()).toBe(false);
+    expect(emulatorInternals(env.emulator).store.isOpen()).toBe(false);
   });
 
   it("revokes a configured token that a later start no longer configures, on the same database", async () => {
     const dir = tempDir();
-    const first = await startEmulator({ dir });
+    const first = await startEmulatorOnDisk({ dir });
     running.push(first);
     await first.stop();
-    const second = await startEmulator({
+    const second = await startEmulatorOnDisk({
       dir,
-      db: first.dbPath,
+      db: first.db,
       tokens: [{ token: "alpha", workspace: "default", scopes: ["records:write"], expiresAt: null }],
     });
     running.push(second);

@@ -3,7 +3,7 @@ import { rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { watchCli } from "../helpers/cli.js";
+import { watchCli, type Exit } from "../helpers/cli.js";
 import { tempDir } from "../helpers/emulator.js";
 
 /*
@@ -17,7 +17,7 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-function npmStart(db: string): { pid: number; ready: Promise<string>; exited: Promise<number | null> } {
+function npmStart(db: string): { pid: number; ready: Promise<string>; exited: Promise<Exit> } {
   const child = spawn("npm", ["start", "--silent", "--", "--port", "0", "--db", db, "--log-level", "warn"], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],

@@ -2,9 +2,9 @@ import { execFile } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ControlClient } from "../../src/testing/control-client.js";
-import { startEmulator, type TestEmulator } from "../helpers/emulator.js";
+import { perSuite } from "../helpers/emulator.js";
 
 /*
  * The TypeScript examples of README.md and docs/*.md. Each begins with `// docs example: <name>`
@@ -59,11 +59,7 @@ describe("the TypeScript examples of README.md and docs/", () => {
 });
 
 describe("the client example (docs/client.md)", () => {
-  let env: TestEmulator;
-  beforeAll(async () => {
-    env = await startEmulator();
-  });
-  afterAll(async () => env.dispose());
+  const env = perSuite();
 
   it("runs as pasted against the built package, writing what it says", async () => {
     // Inside the repository, "cdp-emulator/client" resolves to this package's own dist/ (self-reference).

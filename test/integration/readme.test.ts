@@ -2,9 +2,9 @@ import { execFile, spawn } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEmulator, type TestEmulator } from "../helpers/emulator.js";
-import { watchCli } from "../helpers/cli.js";
+import { describe, expect, it } from "vitest";
+import { perSuite } from "../helpers/emulator.js";
+import { CLI, cliEnv, watchCli } from "../helpers/cli.js";
 
 /*
  * Every shell example of README.md and docs/*.md that can run here runs, in document order, one
@@ -19,7 +19,6 @@ import { watchCli } from "../helpers/cli.js";
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, "../..");
-const CLI = join(ROOT, "dist/cli.js");
 const DOCS_BASE = "http://127.0.0.1:4010";
 
 const markdownFiles = ["README.md", ...readdirSync(join(ROOT, "docs")).filter((name) => name.endsWith(".md")).sort().map((name) => `docs/${name}`)];
@@ -92,21 +91,16 @@ function masked(value: unknown): unknown {
   return value;
 }
 
-/** The environment a user's shell would have: none of this run's CDP_EMULATOR_* settings. */
-function userEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("CDP_EMULATOR_")));
-}
-
 const asCli = (args: string): string => `exec ${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} ${args}`;
 
 async function startAndStop(args: string, cwd: string): Promise<string> {
-  const child = spawn("bash", ["-c", `${asCli(args)} --port 0 --log-level warn`], { cwd, env: userEnv(), stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn("bash", ["-c", `${asCli(args)} --port 0 --log-level warn`], { cwd, env: cliEnv(), stdio: ["ignore", "pipe", "pipe"] });
   const { ready, exited, output } = watchCli(child);
   try {
     const url = await ready;
     expect((await fetch(`${url}/_emulator/health`)).status).toBe(200);
     child.kill("SIGTERM");
-    expect(await exited, output()).toBe(0);
+    expect((await exited).code, output()).toBe(0);
     return output();
   } finally {
     if (child.exitCode === null) child.kill("SIGKILL");
@@ -120,11 +114,7 @@ for (const file of markdownFiles) {
   if (fileSteps.every((step) => step.kind === "file")) continue;
 
   describe(`the examples of ${file}, in order`, () => {
-    let env: TestEmulator;
-    beforeAll(async () => {
-      env = await startEmulator();
-    });
-    afterAll(async () => env.dispose());
+    const env = perSuite();
 
     it("point every curl at the default base URL", () => {
       for (const step of curls) expect(step.command).toContain(DOCS_BASE);
@@ -174,7 +164,7 @@ for (const file of markdownFiles) {
         });
       } else {
         it(`runs: npx cdp-emulator ${step.args}`, async () => {
-          const { stdout } = await run("bash", ["-c", asCli(step.args)], { cwd: env.dir, env: userEnv(), timeout: 30_000 });
+          const { stdout } = await run("bash", ["-c", asCli(step.args)], { cwd: env.dir, env: cliEnv(), timeout: 30_000 });
           if (step.output) {
             const timing = /in \d+(\.\d+)? s$/gm;
             expect(stdout.trim().replace(timing, "in <t> s")).toBe(step.output.body.trim().replace(timing, "in <t> s"));

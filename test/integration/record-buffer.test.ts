@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { BatchRefusedError, CdpClient, RecordBuffer, type CdpClientOptions, type DeadLetter, type JobReport } from "../../src/client/index.js";
+import { BatchRefusedError, CdpClient, RecordBuffer, type CdpClientOptions, type DeadLetter, type JobReport, type Sleep } from "../../src/client/index.js";
 import { ControlClient, type JournalEntry } from "../../src/testing/control-client.js";
-import { startEmulator, TOKEN, type TestEmulator } from "../helpers/emulator.js";
+import { startEmulatorOnDisk as startEmulator, TOKEN, type EmulatorOnDisk as TestEmulator } from "../helpers/emulator.js";
 
 let emu: TestEmulator;
 
@@ -28,6 +28,32 @@ const letterBox: DeadLetter[] = [];
 const ignoreLetters = (letter: DeadLetter): void => void letterBox.push(letter);
 const profile = (i: number): Record<string, unknown> => ({ email: `user${i}@example.com`, tier: "gold" });
 
+/** The buffer's age timer, ended by hand: `fire()` ends the oldest wait still pending. */
+function manualSleep(): { sleep: Sleep; readonly pending: number; fire(): void } {
+  const waits: (() => void)[] = [];
+  return {
+    sleep: (_ms, signal) =>
+      new Promise<void>((resolve, reject) => {
+        waits.push(resolve);
+        signal?.addEventListener(
+          "abort",
+          () => {
+            const at = waits.indexOf(resolve);
+            if (at >= 0) waits.splice(at, 1);
+            reject(signal.reason);
+          },
+          { once: true },
+        );
+      }),
+    get pending() {
+      return waits.length;
+    },
+    fire() {
+      waits.shift()?.();
+    },
+  };
+}
+
 describe("RecordBuffer", () => {
   it("flushes one batch when maxSize records are waiting", async () => {
     const buffer = new RecordBuffer({ onDeadLetter: ignoreLetters, client: client(), object: "profiles", matchKey: "email", maxSize: 5, maxAgeMs: 60_000 });
@@ -38,9 +64,11 @@ describe("RecordBuffer", () => {
   });
 
   it("flushes on its timer when the oldest record reaches maxAgeMs, with no further add", async () => {
-    const buffer = new RecordBuffer({ onDeadLetter: ignoreLetters, client: client(), object: "profiles", maxSize: 500, maxAgeMs: 50 });
+    const timer = manualSleep();
+    const buffer = new RecordBuffer({ onDeadLetter: ignoreLetters, client: client(), object: "profiles", maxSize: 500, maxAgeMs: 50, sleep: timer.sleep });
     await buffer.add(profile(1));
     expect(buffer.pending).toBe(1);
+    timer.fire();
     await expect.poll(() => batches().then((entries) => entries.length)).toBe(1);
     expect(buffer.pending).toBe(0);
     await buffer.close();
@@ -175,10 +203,12 @@ describe("RecordBuffer", () => {
 
   it("does not re-send a refused batch on its timer, and reports it to onError", async () => {
     const errors: unknown[] = [];
+    const timer = manualSleep();
     const buffer = new RecordBuffer({
       client: client(),
       object: "profiles",
       maxAgeMs: 30,
+      sleep: timer.sleep,
       // A handler that itself fails: the batch stays, and nothing is sent again by the timer.
       onDeadLetter: () => {
         throw new Error("DLQ down");
@@ -186,8 +216,10 @@ describe("RecordBuffer", () => {
       onError: (error) => errors.push(error),
     });
     await buffer.add({ email: "a@example.com", favourite_colour: "red" });
+    timer.fire();
     await expect.poll(() => errors.length).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Rather than waiting to see nothing sent: the timer was not set again.
+    expect(timer.pending).toBe(0);
     expect(await batches()).toHaveLength(1);
     expect(buffer.pending).toBe(1);
   });

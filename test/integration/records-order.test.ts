@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { Envelope, ErrorEnvelope, SuccessEnvelope } from "../../src/domain/errors.js";
 import { startEmulator, type StartedEmulator } from "../../src/index.js";
 
 /**
@@ -15,17 +16,13 @@ interface Page {
   nextCursor: string | null;
   total: number;
 }
-interface Envelope {
-  success: boolean;
-  data: Page;
-  error: { code: string; message: string; details: Record<string, unknown> };
-}
 
 let emu: StartedEmulator;
 
-async function list(query: string): Promise<{ status: number; body: Envelope }> {
+/** The body read as a page unless told otherwise (`list<ErrorEnvelope>`). */
+async function list<T extends Envelope<Page> = SuccessEnvelope<Page>>(query: string): Promise<{ status: number; body: T }> {
   const response = await fetch(`${emu.url}/_emulator/records/profiles${query}`);
-  return { status: response.status, body: (await response.json()) as Envelope };
+  return { status: response.status, body: (await response.json()) as T };
 }
 
 const emails = (page: Page): unknown[] => page.records.map((row) => row.fields["email"]);
@@ -44,7 +41,7 @@ async function allPages(query: string, total: number): Promise<unknown[][]> {
   const pages: unknown[][] = [];
   let cursor: string | null = null;
   do {
-    const { status, body }: { status: number; body: Envelope } = await list(`${query}${cursor === null ? "" : `&cursor=${cursor}`}`);
+    const { status, body }: { status: number; body: SuccessEnvelope<Page> } = await list(`${query}${cursor === null ? "" : `&cursor=${cursor}`}`);
     expect(status).toBe(200);
     expect(body.data.total).toBe(total);
     pages.push(emails(body.data));
@@ -117,7 +114,7 @@ describe("listing an object's rows in write order", () => {
   });
 
   it.each(["latest", "NEWEST", ""])("refuses order=%s with a 400 envelope naming the accepted values", async (order) => {
-    const { status, body } = await list(`?order=${order}`);
+    const { status, body } = await list<ErrorEnvelope>(`?order=${order}`);
     expect(status).toBe(400);
     expect(body.success).toBe(false);
     expect(body.error.code).toBe("CDP_ETL.VALIDATION.REQUEST_INVALID");

@@ -1,15 +1,15 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { AUTH, call, startEmulator, tempDir, type TestEmulator } from "../helpers/emulator.js";
+import { AUTH, call, startEmulatorOnDisk, tempDir, type EmulatorOnDisk } from "../helpers/emulator.js";
 
 describe("restarting on the same database file", () => {
-  const running: TestEmulator[] = [];
+  const running: EmulatorOnDisk[] = [];
   afterEach(async () => {
     for (const env of running.splice(0)) await env.dispose();
   });
 
   it("keeps every acknowledged write, identity and idempotency key", async () => {
     const dir = tempDir();
-    const first = await startEmulator({ dir });
+    const first = await startEmulatorOnDisk({ dir });
     running.push(first);
     const acknowledged: string[] = [];
     const responses: string[] = [];
@@ -24,7 +24,7 @@ describe("restarting on the same database file", () => {
     }
     await first.stop();
 
-    const second = await startEmulator({ dir, db: first.dbPath });
+    const second = await startEmulatorOnDisk({ dir, db: first.db });
     running.push(second);
     const rows = await call<{ data: { records: { rowId: string }[] } }>(`${second.url}/_emulator/records/profiles?limit=100`);
     expect(rows.body.data.records.map((row) => row.rowId)).toEqual(acknowledged);
@@ -45,7 +45,7 @@ describe("restarting on the same database file", () => {
 
   it("keeps which row most recently asserted a shared identifier, so lookups resolve the same after a restart", async () => {
     const dir = tempDir();
-    const first = await startEmulator({ dir });
+    const first = await startEmulatorOnDisk({ dir });
     running.push(first);
     const upsert = async (base: string, record: Record<string, unknown>, matchKey: string) =>
       (await call(`${base}/public/v1/records/profiles/upsert`, { headers: AUTH, body: { record, matchKey } })).headers.get("x-emulator-record-id");
@@ -56,7 +56,7 @@ describe("restarting on the same database file", () => {
     expect(await upsert(first.url, { customer_id: "cust_99", tier: "silver" }, "customer_id")).toBe(jane);
     await first.stop();
 
-    const second = await startEmulator({ dir, db: first.dbPath });
+    const second = await startEmulatorOnDisk({ dir, db: first.db });
     running.push(second);
     expect(await upsert(second.url, { customer_id: "cust_99", city: "Paris" }, "customer_id")).toBe(jane);
   });

@@ -1,10 +1,11 @@
-import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createEmulator, StartupError } from "../../src/server.js";
-import { AUTH, call, startEmulator, tempDir, type JsonResponse, type TestEmulator } from "../helpers/emulator.js";
+import { describe, expect, it } from "vitest";
+import { createEmulator, emulatorInternals, StartupError } from "../../src/server.js";
+import type { ErrorEnvelope, SuccessEnvelope } from "../../src/domain/errors.js";
+import { cliPerTest, runCli, startCli } from "../helpers/cli.js";
+import { AUTH, call, perTest, type EmulatorOnDisk, type JsonResponse } from "../helpers/emulator.js";
 
 /*
  * Scenarios: every shipped file does what its description says (one case per file, and a file
@@ -13,14 +14,7 @@ import { AUTH, call, startEmulator, tempDir, type JsonResponse, type TestEmulato
  */
 
 const SCENARIOS_DIR = fileURLToPath(new URL("../../scenarios", import.meta.url));
-const CLI = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
 const SCENARIO_FILE = /\.(ya?ml|json)$/;
-
-interface Envelope<T = Record<string, unknown>> {
-  success: boolean;
-  data: T;
-  error: { code: string; message: string; details: Record<string, unknown> };
-}
 
 interface Applied {
   applied: string;
@@ -43,25 +37,7 @@ interface RecordsPage {
   records: { rowId: string; fields: Record<string, unknown> }[];
 }
 
-const running: TestEmulator[] = [];
-const dirs: string[] = [];
-
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((env) => env.dispose()));
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-async function fresh(options: Parameters<typeof startEmulator>[0] = {}): Promise<TestEmulator> {
-  const env = await startEmulator(options);
-  running.push(env);
-  return env;
-}
-
-function scratchDir(): string {
-  const dir = tempDir("cdp-emulator-scenarios-");
-  dirs.push(dir);
-  return dir;
-}
+const { emulator: fresh, dir: scratchDir } = perTest("cdp-emulator-scenarios-");
 
 /** A folder holding exactly these scenario files. */
 function scenarioFolder(files: Record<string, string>): string {
@@ -71,45 +47,47 @@ function scenarioFolder(files: Record<string, string>): string {
   return dir;
 }
 
-const apply = (env: TestEmulator, name: string) =>
-  call<Envelope<Applied>>(`${env.url}/_emulator/scenarios/${name}`, { method: "POST" });
+/** A body read as `ErrorEnvelope` unless told otherwise: applyOk reads the success. */
+const apply = <T = ErrorEnvelope>(env: EmulatorOnDisk, name: string) =>
+  call<T>(`${env.url}/_emulator/scenarios/${name}`, { method: "POST" });
 
-async function applyOk(env: TestEmulator, name: string): Promise<Applied> {
-  const response = await apply(env, name);
+async function applyOk(env: EmulatorOnDisk, name: string): Promise<Applied> {
+  const response = await apply<SuccessEnvelope<Applied>>(env, name);
   expect(response.status, response.text).toBe(200);
   expect(response.body.data.applied).toBe(name);
   return response.body.data;
 }
 
-const upsertProfile = (env: TestEmulator, email: string, headers: Record<string, string> = {}) =>
-  call<Envelope>(`${env.url}/public/v1/records/profiles/upsert`, { headers: { ...AUTH, ...headers }, body: { record: { email } } });
+// The public writes' bodies are only read when refused.
+const upsertProfile = (env: EmulatorOnDisk, email: string, headers: Record<string, string> = {}) =>
+  call<ErrorEnvelope>(`${env.url}/public/v1/records/profiles/upsert`, { headers: { ...AUTH, ...headers }, body: { record: { email } } });
 
-const appendOrder = (env: TestEmulator, orderId: string) =>
-  call<Envelope>(`${env.url}/public/v1/records/orders/append`, {
+const appendOrder = (env: EmulatorOnDisk, orderId: string) =>
+  call<ErrorEnvelope>(`${env.url}/public/v1/records/orders/append`, {
     headers: AUTH,
     body: { record: { order_id: orderId, total: 10, currency: "USD", placed_at: "2026-04-21T15:30:00Z" } },
   });
 
-const appendEventBatch = (env: TestEmulator) =>
-  call<Envelope>(`${env.url}/public/v1/records/events/append-batch`, {
+const appendEventBatch = (env: EmulatorOnDisk) =>
+  call<ErrorEnvelope>(`${env.url}/public/v1/records/events/append-batch`, {
     headers: AUTH,
     body: { records: [{ event: "page_view", occurred_at: "2026-04-21T15:30:00Z" }] },
   });
 
-async function rows(env: TestEmulator, object: string, workspace = "default"): Promise<RecordsPage["records"]> {
-  const response = await call<Envelope<RecordsPage>>(`${env.url}/_emulator/records/${object}?workspace=${workspace}&limit=1000`);
+async function rows(env: EmulatorOnDisk, object: string, workspace = "default"): Promise<RecordsPage["records"]> {
+  const response = await call<SuccessEnvelope<RecordsPage>>(`${env.url}/_emulator/records/${object}?workspace=${workspace}&limit=1000`);
   expect(response.status, response.text).toBe(200);
   return response.body.data.records;
 }
 
-async function faultRules(env: TestEmulator): Promise<FaultList["faults"]> {
-  return (await call<Envelope<FaultList>>(`${env.url}/_emulator/faults`)).body.data.faults;
+async function faultRules(env: EmulatorOnDisk): Promise<FaultList["faults"]> {
+  return (await call<SuccessEnvelope<FaultList>>(`${env.url}/_emulator/faults`)).body.data.faults;
 }
 
 const emails = (page: RecordsPage["records"]): unknown[] => page.map((row) => row.fields["email"]).sort();
 
 /** 60 upserts of distinct profiles, in order: the statuses the client saw. */
-async function sixtyWrites(env: TestEmulator): Promise<number[]> {
+async function sixtyWrites(env: EmulatorOnDisk): Promise<number[]> {
   const statuses: number[] = [];
   for (let index = 0; index < 60; index += 1) {
     const response = await upsertProfile(env, `flaky${index}@example.com`);
@@ -164,7 +142,7 @@ const cases: Record<string, () => Promise<void>> = {
     const env = await fresh();
     const applied = await applyOk(env, "rate-limited");
     expect(applied.rateLimits).toEqual({ single: { limit: 5, windowSeconds: 1 }, batch: { limit: 1, windowSeconds: 1 } });
-    env.clock.freeze(); // time does not refill the bucket between the writes
+    env.emulator.clock.freeze(); // time does not refill the bucket between the writes
 
     for (let index = 0; index < 5; index += 1) {
       const response = await upsertProfile(env, `quota${index}@example.com`);
@@ -184,7 +162,7 @@ const cases: Record<string, () => Promise<void>> = {
     expect(secondBatch.headers.get("retry-after")).toBe("1");
 
     // Once the window has passed, a write goes through again.
-    env.clock.advance(1000);
+    env.emulator.clock.advance(1000);
     expect((await upsertProfile(env, "quota6@example.com")).status).toBe(200);
   },
 
@@ -210,7 +188,7 @@ const cases: Record<string, () => Promise<void>> = {
     const env = await fresh();
     await applyOk(env, "write-races");
 
-    const upserts: JsonResponse<Envelope>[] = [];
+    const upserts: JsonResponse<ErrorEnvelope>[] = [];
     for (let index = 1; index <= 6; index += 1) upserts.push(await upsertProfile(env, `race${index}@example.com`));
     expect(upserts.map((response) => response.status)).toEqual([200, 200, 409, 200, 200, 409]);
     expect(upserts[2]?.body.error.code).toBe("CDP_ETL.CONFLICT.WRITE_RACE");
@@ -242,7 +220,7 @@ const cases: Record<string, () => Promise<void>> = {
     const env = await fresh();
     await applyOk(env, "slow-network");
 
-    const timed = async (request: () => Promise<JsonResponse<Envelope>>): Promise<JsonResponse<Envelope>> => {
+    const timed = async (request: () => Promise<JsonResponse<ErrorEnvelope>>): Promise<JsonResponse<ErrorEnvelope>> => {
       const started = performance.now();
       const response = await request();
       // Timer resolution: allow a millisecond of rounding, never less than the 150 ms delay.
@@ -252,7 +230,7 @@ const cases: Record<string, () => Promise<void>> = {
     };
     expect((await timed(() => upsertProfile(env, "slow@example.com"))).status).toBe(200);
     expect((await timed(() => appendOrder(env, "ord_slow"))).status).toBe(200);
-    expect((await timed(() => call<Envelope>(`${env.url}/public/v1/metadata/objects`, { headers: AUTH }))).status).toBe(200);
+    expect((await timed(() => call<ErrorEnvelope>(`${env.url}/public/v1/metadata/objects`, { headers: AUTH }))).status).toBe(200);
   },
 };
 
@@ -289,7 +267,7 @@ describe("loading scenario files", () => {
     try {
       expect(emulator.applyScenario("write-races").faults).toHaveLength(1);
     } finally {
-      emulator.store.close();
+      emulatorInternals(emulator).store.close();
     }
   });
 
@@ -302,7 +280,7 @@ describe("loading scenario files", () => {
   });
 
   it("refuses a file that breaks the scenario schema, naming the field", () => {
-    expectLoadError({ "tight.yaml": "name: tight\ndescription: d\nrateLimits:\n  single: { limit: 0, windowSeconds: 1 }\n" }, "tight.yaml: rateLimits.single.limit: must be >= 1");
+    expectLoadError({ "tight.yaml": "name: tight\ndescription: d\nrateLimits:\n  single: { limit: 0, windowSeconds: 1 }\n" }, "tight.yaml: rateLimits.single.limit: must be at least 1");
     expectLoadError({ "extra.yaml": "name: extra\ndescription: d\nfault: []\n" }, /extra\.yaml: fault: is not a known field; use name, description, faults/);
     expectLoadError({ "nodesc.yaml": "name: nodesc\n" }, "nodesc.yaml: description: is required");
     expectLoadError({ "list.yaml": "- name: list\n" }, /list\.yaml: the file must hold an object/);
@@ -340,7 +318,7 @@ describe("loading scenario files", () => {
 
   it("accepts an empty folder, and JSON and .yml files beside YAML, ignoring other files", async () => {
     const empty = await fresh({ scenariosDir: scenarioFolder({}) });
-    expect((await call<Envelope<Listing>>(`${empty.url}/_emulator/scenarios`)).body.data).toEqual({ scenarios: [], active: null });
+    expect((await call<SuccessEnvelope<Listing>>(`${empty.url}/_emulator/scenarios`)).body.data).toEqual({ scenarios: [], active: null });
 
     const mixed = await fresh({
       scenariosDir: scenarioFolder({
@@ -349,7 +327,7 @@ describe("loading scenario files", () => {
         "README.md": "not a scenario",
       }),
     });
-    const listing = await call<Envelope<Listing>>(`${mixed.url}/_emulator/scenarios`);
+    const listing = await call<SuccessEnvelope<Listing>>(`${mixed.url}/_emulator/scenarios`);
     expect(listing.body.data.scenarios.map(({ name, description }) => ({ name, description }))).toEqual([
       { name: "one", description: "First." },
       { name: "two", description: "Second." },
@@ -358,8 +336,8 @@ describe("loading scenario files", () => {
 
   it("applies --scenario by name or by a file outside the folder, and refuses an unknown one", async () => {
     const byName = await fresh({ scenario: "rate-limited" });
-    expect(byName.emulator.rateLimiter.limits().single).toEqual({ limit: 5, windowSeconds: 1 });
-    expect((await call<Envelope<Listing>>(`${byName.url}/_emulator/scenarios`)).body.data.active).toBe("rate-limited");
+    expect((await call<SuccessEnvelope<Record<string, unknown>>>(`${byName.url}/_emulator/rate-limits`)).body.data["single"]).toEqual({ limit: 5, windowSeconds: 1 });
+    expect((await call<SuccessEnvelope<Listing>>(`${byName.url}/_emulator/scenarios`)).body.data.active).toBe("rate-limited");
 
     const outside = join(scratchDir(), "my-own.yaml");
     writeFileSync(
@@ -367,8 +345,8 @@ describe("loading scenario files", () => {
       "name: my-own\ndescription: Frozen at noon.\nclock: { set: '2026-04-21T12:00:00Z', freeze: true }\nseed:\n  records:\n    profiles: [{ email: own@example.com }]\n",
     );
     const byFile = await fresh({ scenario: outside });
-    expect(byFile.clock.state()).toMatchObject({ now: "2026-04-21T12:00:00.000Z", frozen: true });
-    const listing = await call<Envelope<Listing>>(`${byFile.url}/_emulator/scenarios`);
+    expect(byFile.emulator.clock.state()).toMatchObject({ now: "2026-04-21T12:00:00.000Z", frozen: true });
+    const listing = await call<SuccessEnvelope<Listing>>(`${byFile.url}/_emulator/scenarios`);
     expect(listing.body.data.active).toBe("my-own");
     expect(listing.body.data.scenarios.map((scenario) => scenario.name)).toContain("my-own");
     expect(emails(await rows(byFile, "profiles"))).toEqual(["own@example.com"]);
@@ -386,7 +364,7 @@ describe("loading scenario files", () => {
     expect(start).toThrow(/bad-seed\.yaml: seed\.records\.profiles\[0\]\.email/);
     // The database was closed again: another emulator can open it.
     const after = createEmulator({ db, logLevel: "silent" });
-    after.store.close();
+    emulatorInternals(after).store.close();
   });
 });
 
@@ -435,7 +413,7 @@ describe("the scenario control routes", () => {
 
   it("lists the scenarios with their descriptions and files, and which one is active", async () => {
     const env = await fresh();
-    const before = await call<Envelope<Listing>>(`${env.url}/_emulator/scenarios`);
+    const before = await call<SuccessEnvelope<Listing>>(`${env.url}/_emulator/scenarios`);
     expect(before.status).toBe(200);
     expect(before.body.success).toBe(true);
     expect(before.body.data.active).toBeNull();
@@ -446,7 +424,7 @@ describe("the scenario control routes", () => {
     }
 
     await applyOk(env, "write-races");
-    const after = await call<Envelope<Listing>>(`${env.url}/_emulator/scenarios`);
+    const after = await call<SuccessEnvelope<Listing>>(`${env.url}/_emulator/scenarios`);
     expect(after.body.data.active).toBe("write-races");
   });
 
@@ -460,7 +438,7 @@ describe("the scenario control routes", () => {
 
   it("replaces an earlier scenario's fault rules and keeps rules added through the API", async () => {
     const env = await fresh();
-    const added = await call<Envelope<{ id: string }>>(`${env.url}/_emulator/faults`, { body: { match: { object: "orders" }, action: { status: 500 } } });
+    const added = await call<SuccessEnvelope<{ id: string }>>(`${env.url}/_emulator/faults`, { body: { match: { object: "orders" }, action: { status: 500 } } });
     expect(added.status).toBe(201);
 
     const maintenance = await applyOk(env, "maintenance-window");
@@ -478,7 +456,7 @@ describe("the scenario control routes", () => {
     const env = await fresh({ scenariosDir: customFolder() });
     const first = await applyOk(env, "seeded");
     expect(first.seeded).toEqual({ profiles: 2, orders: 1, events: 1 });
-    const workspaces = await call<Envelope<{ workspaces: string[] }>>(`${env.url}/_emulator/workspaces`);
+    const workspaces = await call<SuccessEnvelope<{ workspaces: string[] }>>(`${env.url}/_emulator/workspaces`);
     expect(workspaces.body.data.workspaces).toContain("seeded-ws");
 
     const profileIds = (await rows(env, "profiles", "seeded-ws")).map((row) => row.rowId);
@@ -496,7 +474,7 @@ describe("the scenario control routes", () => {
   it("refuses a scenario with an invalid seed record with 400 naming it, and changes nothing", async () => {
     const env = await fresh({ scenariosDir: customFolder() });
     await applyOk(env, "seeded");
-    const limitsBefore = env.emulator.rateLimiter.limits();
+    const limitsBefore = (await call<SuccessEnvelope<unknown>>(`${env.url}/_emulator/rate-limits`)).body.data;
 
     const response = await apply(env, "bad-seed");
     expect(response.status).toBe(400);
@@ -505,13 +483,13 @@ describe("the scenario control routes", () => {
     expect(response.body.error.details).toMatchObject({ path: "seed.records.profiles[1].email", value: "not-an-email", scenario: "bad-seed" });
 
     // Nothing changed: no workspace (so not its valid first record), no rules, same limits and clock.
-    const workspaces = await call<Envelope<{ workspaces: string[] }>>(`${env.url}/_emulator/workspaces`);
+    const workspaces = await call<SuccessEnvelope<{ workspaces: string[] }>>(`${env.url}/_emulator/workspaces`);
     expect(workspaces.body.data.workspaces).not.toContain("bad-ws");
     expect(await faultRules(env)).toEqual([]);
-    expect(env.emulator.rateLimiter.limits()).toEqual(limitsBefore);
-    expect(env.clock.state().frozen).toBe(false);
-    expect(new Date(env.clock.now()).getUTCFullYear()).toBeLessThan(2030);
-    expect((await call<Envelope<Listing>>(`${env.url}/_emulator/scenarios`)).body.data.active).toBe("seeded");
+    expect((await call<SuccessEnvelope<unknown>>(`${env.url}/_emulator/rate-limits`)).body.data).toEqual(limitsBefore);
+    expect(env.emulator.clock.state().frozen).toBe(false);
+    expect(new Date(env.emulator.clock.now()).getUTCFullYear()).toBeLessThan(2030);
+    expect((await call<SuccessEnvelope<Listing>>(`${env.url}/_emulator/scenarios`)).body.data.active).toBe("seeded");
   });
 
   it("answers 400 (not 422) for a seed record with an unknown field, and for an unknown object", async () => {
@@ -536,48 +514,19 @@ describe("the scenario control routes", () => {
 });
 
 describe("--scenario on the real command line", () => {
-  beforeAll(() => {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing; run "npm run build" first (npm test does)`);
-  });
-
-  const children: ReturnType<typeof spawn>[] = [];
-  afterEach(() => {
-    for (const child of children.splice(0)) child.kill("SIGKILL");
-  });
-
-  function runCli(args: string[]): { ready: Promise<string>; exited: Promise<{ code: number | null; stderr: string }> } {
-    const env: NodeJS.ProcessEnv = {};
-    for (const [name, value] of Object.entries(process.env)) if (!name.startsWith("CDP_EMULATOR_")) env[name] = value;
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: scratchDir(), env, stdio: ["ignore", "pipe", "pipe"] });
-    children.push(child);
-    let stdout = "";
-    let stderr = "";
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    const exited = new Promise<{ code: number | null; stderr: string }>((resolve) => child.once("close", (code) => resolve({ code, stderr })));
-    const ready = new Promise<string>((resolve, reject) => {
-      child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-        stdout += chunk;
-        const url = /ready at (http:\/\/\S+) /.exec(stdout)?.[1];
-        if (url) resolve(url);
-      });
-      void exited.then(({ code }) => reject(new Error(`exited with ${code} before it was ready: ${stderr}`)));
-    });
-    ready.catch(() => undefined); // a run that is meant to fail never becomes ready
-    return { ready, exited };
-  }
-
+  const { dir } = cliPerTest("cdp-emulator-scenarios-");
   const args = (...extra: string[]): string[] => ["start", "--port", "0", "--db", join(scratchDir(), "cdp.sqlite"), "--log-level", "silent", ...extra];
 
   it("starts with the named scenario active", async () => {
-    const url = await runCli(args("--scenario", "rate-limited")).ready;
-    const listing = await call<Envelope<Listing>>(`${url}/_emulator/scenarios`);
+    const { url } = await startCli(args("--scenario", "rate-limited"), { cwd: dir() });
+    const listing = await call<SuccessEnvelope<Listing>>(`${url}/_emulator/scenarios`);
     expect(listing.body.data.active).toBe("rate-limited");
-    const limits = await call<Envelope<Applied["rateLimits"]>>(`${url}/_emulator/rate-limits`);
+    const limits = await call<SuccessEnvelope<Applied["rateLimits"]>>(`${url}/_emulator/rate-limits`);
     expect(limits.body.data.single).toEqual({ limit: 5, windowSeconds: 1 });
   });
 
   it("exits non-zero naming an unknown scenario, without a stack trace", async () => {
-    const { code, stderr } = await runCli(args("--scenario", "nope")).exited;
+    const { code, stderr } = await runCli(args("--scenario", "nope"), { cwd: dir() });
     expect(code).toBe(2);
     expect(stderr).toContain('scenario "nope"');
     expect(stderr).not.toMatch(/\n\s+at /);

@@ -1,13 +1,15 @@
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { bundledSchemasDir } from "../../src/config.js";
 import { createSchemaCompiler, type ObjectDefinition } from "../../src/domain/object-schema.js";
 import { checkRecord, findMissingRequired } from "../../src/domain/validation.js";
 import { loadObjectSchemas } from "../../src/services/object-schemas.js";
 import { DEFAULT_REFERENCE_TIME, generateRecords } from "../../src/seed/generate.js";
+import type { SeedResult } from "../../src/index.js";
 import { createEmulator, StartupError } from "../../src/server.js";
-import { AUTH, call, startEmulator, tempDir, type TestEmulator } from "../helpers/emulator.js";
+import type { ErrorEnvelope, SuccessEnvelope } from "../../src/domain/errors.js";
+import { AUTH, call, perTest, type EmulatorOnDisk } from "../helpers/emulator.js";
 
 /*
  * Seeded data and NDJSON export, on a real SQLite file and a real HTTP server: generated records
@@ -15,21 +17,6 @@ import { AUTH, call, startEmulator, tempDir, type TestEmulator } from "../helper
  * unfamiliar field names), seeding is repeatable, POST /_emulator/seed and GET
  * /_emulator/export/{object} answer as documented, and export → --seed-data round-trips.
  */
-
-interface Envelope<T = Record<string, unknown>> {
-  success: boolean;
-  data: T;
-  error: { code: string; message: string; details: Record<string, unknown> };
-}
-
-interface SeedData {
-  object: string;
-  workspace: string;
-  count: number;
-  seed: number;
-  inserted: number;
-  merged: number;
-}
 
 interface Job {
   state: string;
@@ -47,31 +34,14 @@ const objects = loadObjectSchemas(bundledSchemasDir());
 const shipped = [...objects.values()];
 const profiles = objects.get("profiles") as ObjectDefinition;
 
-const running: TestEmulator[] = [];
-const dirs: string[] = [];
+const { emulator: fresh, dir: scratchDir } = perTest("cdp-emulator-seed-");
 
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((env) => env.dispose()));
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-async function fresh(options: Parameters<typeof startEmulator>[0] = {}): Promise<TestEmulator> {
-  const env = await startEmulator(options);
-  running.push(env);
-  return env;
+/** The answer read as a success unless told otherwise (`seed<ErrorEnvelope>`). */
+async function seed<T = SuccessEnvelope<SeedResult>>(env: EmulatorOnDisk, body: unknown) {
+  return call<T>(`${env.url}/_emulator/seed`, { body });
 }
 
-function scratchDir(): string {
-  const dir = tempDir("cdp-emulator-seed-");
-  dirs.push(dir);
-  return dir;
-}
-
-async function seed(env: TestEmulator, body: unknown) {
-  return call<Envelope<SeedData>>(`${env.url}/_emulator/seed`, { body });
-}
-
-async function exportText(env: TestEmulator, object: string, workspace = "default"): Promise<{ status: number; type: string | null; text: string }> {
+async function exportText(env: EmulatorOnDisk, object: string, workspace = "default"): Promise<{ status: number; type: string | null; text: string }> {
   const response = await fetch(`${env.url}/_emulator/export/${object}?workspace=${workspace}`);
   return { status: response.status, type: response.headers.get("content-type"), text: await response.text() };
 }
@@ -186,7 +156,7 @@ describe("seeded records through the emulator's own write path", () => {
     async ({ object }) => {
       const env = await fresh();
       const records = generateRecords({ object, count: 1000, seed: 2026 });
-      const response = await call<Envelope<Job>>(`${env.url}/public/v1/records/${object.objectName}/upsert-batch`, {
+      const response = await call<SuccessEnvelope<Job>>(`${env.url}/public/v1/records/${object.objectName}/upsert-batch`, {
         headers: { ...AUTH, Prefer: "wait=30" },
         body: { records, matchKey: object.primaryKey },
       });
@@ -194,7 +164,7 @@ describe("seeded records through the emulator's own write path", () => {
       expect(response.body.data.state).toBe("completed");
       expect(response.body.data.errors).toEqual([]);
       expect(response.body.data.metrics).toMatchObject({ totalRows: 1000, insertedRows: 1000, mergedRows: 0, invalidRows: 0 });
-      const collisions = await call<Envelope<{ collisions: unknown[] }>>(`${env.url}/_emulator/identity/collisions`);
+      const collisions = await call<SuccessEnvelope<{ collisions: unknown[] }>>(`${env.url}/_emulator/identity/collisions`);
       expect(collisions.body.data.collisions).toEqual([]);
     },
   );
@@ -230,7 +200,7 @@ describe("POST /_emulator/seed", () => {
     const again = await seed(env, { object: "orders", count: 300, seed: 9 });
     expect(again.body.data).toMatchObject({ inserted: 0, merged: 300 });
     expect((await exportText(env, "orders")).text).toBe(before);
-    const collisions = await call<Envelope<{ collisions: unknown[] }>>(`${env.url}/_emulator/identity/collisions`);
+    const collisions = await call<SuccessEnvelope<{ collisions: unknown[] }>>(`${env.url}/_emulator/identity/collisions`);
     expect(collisions.body.data.collisions).toEqual([]);
   });
 
@@ -249,7 +219,7 @@ describe("POST /_emulator/seed", () => {
     const env = await fresh();
     const response = await seed(env, { object: "profiles", count: 20, seed: 4, workspace: "suite-a" });
     expect(response.body.data.workspace).toBe("suite-a");
-    const workspaces = await call<Envelope<{ workspaces: string[] }>>(`${env.url}/_emulator/workspaces`);
+    const workspaces = await call<SuccessEnvelope<{ workspaces: string[] }>>(`${env.url}/_emulator/workspaces`);
     expect(workspaces.body.data.workspaces).toContain("suite-a");
     expect(parseLines((await exportText(env, "profiles", "suite-a")).text)).toHaveLength(20);
     expect((await exportText(env, "profiles", "default")).text).toBe("");
@@ -267,7 +237,7 @@ describe("POST /_emulator/seed", () => {
 
   it.each([0, -5, 2.5, 1_000_001, "10", null])("answers count %j with 400 REQUEST_INVALID naming count", async (count) => {
     const env = await fresh();
-    const response = await seed(env, { object: "profiles", count });
+    const response = await seed<ErrorEnvelope>(env, { object: "profiles", count });
     expect(response.status).toBe(400);
     expect(response.body).toMatchObject({
       success: false,
@@ -285,7 +255,7 @@ describe("POST /_emulator/seed", () => {
       [{ object: "profiles", count: 5, rows: 3 }, "rows"],
     ];
     for (const [body, path] of cases) {
-      const response = await seed(env, body);
+      const response = await seed<ErrorEnvelope>(env, body);
       expect(response.status, JSON.stringify(body)).toBe(400);
       expect(response.body.error).toMatchObject({ code: "CDP_ETL.VALIDATION.REQUEST_INVALID", details: { path } });
     }
@@ -367,7 +337,7 @@ describe("--seed-data", () => {
     const again = await Promise.all(parts.map(([object, workspace]) => exportText(target, object, workspace)));
     expect(again.map((part) => part.text)).toEqual(exports.map((part) => part.text));
 
-    type Rows = Envelope<{ records: { rowId: string }[] }>;
+    type Rows = SuccessEnvelope<{ records: { rowId: string }[] }>;
     const sourceRows = await call<Rows>(`${source.url}/_emulator/records/profiles?limit=5`);
     const targetRows = await call<Rows>(`${target.url}/_emulator/records/profiles?limit=5`);
     const ids = (rows: Rows) => rows.data.records.map((row) => row.rowId);

@@ -1,34 +1,23 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { EmulatorClock } from "../../src/server.js";
-import { AUTH, call, startEmulator, type TestEmulator } from "../helpers/emulator.js";
+import { AUTH, call, perSuite } from "../helpers/emulator.js";
+import { GUIDE_ORDER } from "../helpers/records.js";
 
 /** The examples of real-time-record-writes.txt, sent as written (base URL and token swapped). */
 describe("single writes as the real-time writes guide shows them", () => {
-  let env: TestEmulator;
   const clock = new EmulatorClock();
   const api = () => `${env.url}/public/v1`;
 
-  beforeAll(async () => {
-    env = await startEmulator({ clock });
-  });
-  afterAll(async () => env.dispose());
-  beforeEach(() => {
-    env.emulator.store.reset();
+  const env = perSuite({ clock });
+  beforeEach(async () => {
+    await env.control.reset();
     clock.freeze(Date.parse("2026-04-21T15:30:00.000Z"));
   });
 
   it("appends an order and answers with the vendor's body, field for field", async () => {
     const response = await call(`${api()}/records/orders/append`, {
       headers: { ...AUTH, "Idempotency-Key": crypto.randomUUID() },
-      body: {
-        record: {
-          order_id: "ord_9182",
-          customer_email: "jane@example.com",
-          total: 129.99,
-          currency: "USD",
-          placed_at: "2026-04-21T15:30:00Z",
-        },
-      },
+      body: { record: GUIDE_ORDER },
     });
     expect(response.status).toBe(200);
     expect(response.body).toStrictEqual({
@@ -174,7 +163,7 @@ describe("single writes as the real-time writes guide shows them", () => {
   });
 
   it("reports the token's quota in X-RateLimit headers: a write spends one, a read spends none", async () => {
-    env.emulator.rateLimiter.reset();
+    await env.control.reset();
     const read = await call(`${api()}/metadata/objects`, { headers: AUTH });
     expect(read.headers.get("x-ratelimit-limit")).toBe("1000");
     expect(read.headers.get("x-ratelimit-remaining")).toBe("1000");

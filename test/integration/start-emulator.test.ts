@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { CdpClient } from "../../src/client/index.js";
 import { createEmulator, ControlPlaneError, startEmulator, type StartedEmulator } from "../../src/index.js";
+import { emulatorInternals } from "../../src/server.js";
 import { tempDir } from "../helpers/emulator.js";
 
 const run = promisify(execFile);
@@ -80,7 +81,7 @@ describe("startEmulator", () => {
     const emu = await start();
     await Promise.all([emu.stop(), emu.stop()]);
     await emu.stop();
-    expect(emu.emulator.store.isOpen()).toBe(false);
+    expect(emulatorInternals(emu.emulator).store.isOpen()).toBe(false);
     await expect(fetch(`${emu.url}/_emulator/health`)).rejects.toThrow();
   });
 
@@ -125,7 +126,7 @@ describe("startEmulator", () => {
   it("still offers createEmulator from the same entry", () => {
     const emulator = createEmulator({ db: ":memory:", logLevel: "silent" });
     expect(emulator.url).toBeUndefined();
-    emulator.store.close();
+    emulatorInternals(emulator).store.close();
   });
 });
 

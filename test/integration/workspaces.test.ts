@@ -1,28 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EmulatorClock } from "../../src/server.js";
-import { call, startEmulator, type TestEmulator } from "../helpers/emulator.js";
+import { call, startEmulatorOnDisk, type EmulatorOnDisk } from "../helpers/emulator.js";
+import type { ErrorEnvelope } from "../../src/domain/errors.js";
 
 interface Created {
   success: boolean;
   data: { workspace: string; token: string; scopes: string[]; expiresAt: string | null };
 }
-interface Envelope {
-  error: { code: string; message: string };
-}
-
 describe("workspaces and tokens on demand", () => {
-  let env: TestEmulator;
+  let env: EmulatorOnDisk;
   const clock = new EmulatorClock();
 
   beforeAll(async () => {
     clock.freeze(Date.parse("2026-04-21T15:30:00Z"));
-    env = await startEmulator({ clock });
+    env = await startEmulatorOnDisk({ clock });
   });
   afterAll(async () => env.dispose());
 
   const createWorkspace = (body: unknown = {}) => call<Created>(`${env.url}/_emulator/workspaces`, { body });
   const upsert = (token: string, record: Record<string, unknown>) =>
-    call<Envelope>(`${env.url}/public/v1/records/profiles/upsert`, { headers: { Authorization: `Bearer ${token}` }, body: { record } });
+    call<ErrorEnvelope>(`${env.url}/public/v1/records/profiles/upsert`, { headers: { Authorization: `Bearer ${token}` }, body: { record } });
 
   it("creates a fresh workspace with an all-scopes token", async () => {
     const created = await createWorkspace();
@@ -39,7 +36,7 @@ describe("workspaces and tokens on demand", () => {
   it("names a workspace when asked and refuses a name that is taken with 409", async () => {
     const created = await createWorkspace({ name: "suite-a" });
     expect(created.body.data.workspace).toBe("suite-a");
-    const again = await call<Envelope>(`${env.url}/_emulator/workspaces`, { body: { name: "suite-a" } });
+    const again = await call<ErrorEnvelope>(`${env.url}/_emulator/workspaces`, { body: { name: "suite-a" } });
     expect(again.status).toBe(409);
     expect(again.body.error.code).toBe("CDP_ETL.CONFLICT.WORKSPACE_EXISTS");
     const listed = await call<{ data: { workspaces: string[] } }>(`${env.url}/_emulator/workspaces`);
@@ -51,7 +48,7 @@ describe("workspaces and tokens on demand", () => {
     { body: { name: "x".repeat(65) }, message: /name/ },
     { body: { nmae: "typo" }, message: /"nmae" is not a field/ },
   ])("refuses a bad workspace request $body with 400", async ({ body, message }) => {
-    const response = await call<Envelope>(`${env.url}/_emulator/workspaces`, { body });
+    const response = await call<ErrorEnvelope>(`${env.url}/_emulator/workspaces`, { body });
     expect(response.status).toBe(400);
     expect(response.body.error.message).toMatch(message);
   });
@@ -150,7 +147,7 @@ describe("workspaces and tokens on demand", () => {
   it("keeps minted tokens across a restart, unlike tokens dropped from the configuration", async () => {
     const { token } = (await createWorkspace({ name: "survivor" })).body.data;
     await env.stop();
-    env = await startEmulator({ dir: env.dir, db: env.dbPath, clock });
+    env = await startEmulatorOnDisk({ dir: env.dir, db: env.db, clock });
     expect((await upsert(token, { email: "s@example.com" })).status).toBe(200);
   });
 });

@@ -11,6 +11,7 @@ import {
 } from "../../src/chaos/faults.js";
 import { seededRandom } from "../../src/chaos/seeded-random.js";
 import { ApiError } from "../../src/domain/errors.js";
+import { thrown } from "../helpers/thrown.js";
 
 function facts(overrides: Partial<Omit<RequestFacts, "header">> & { headers?: Record<string, string> } = {}): RequestFacts {
   const { headers = {}, ...rest } = overrides;
@@ -41,16 +42,6 @@ function addOne(input: unknown): FaultRules {
   const rules = new FaultRules();
   rules.add(input);
   return rules;
-}
-
-function thrown(run: () => unknown): ApiError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ApiError) return error;
-    throw error;
-  }
-  throw new Error("expected an ApiError");
 }
 
 describe("FaultRules matching", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { groupRetries, statusMatches } from "../../src/ui/app/group.js";
-import type { JournalEntry } from "../../src/ui/app/types.js";
+import type { JournalEntry } from "../../src/domain/control-plane.js";
 
 let seq = 0;
 function entry(change: Partial<JournalEntry> = {}): JournalEntry {
@@ -21,6 +21,9 @@ function entry(change: Partial<JournalEntry> = {}): JournalEntry {
     durationMs: 1,
     requestBody: null,
     responseBody: null,
+    requestHeaders: {},
+    responseHeaders: {},
+    headersDropped: null,
     ...change,
   };
 }

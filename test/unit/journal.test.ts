@@ -9,7 +9,7 @@ import {
   type JournalEntry,
   type NewJournalEntry,
 } from "../../src/runtime/journal.js";
-import { parseJournalFilter } from "../../src/control/journal-query.js";
+import { parseJournalFilter } from "../../src/services/journal-query.js";
 import { resolveConfig } from "../../src/config.js";
 import { StartupError } from "../../src/domain/startup-error.js";
 import { ApiError } from "../../src/domain/errors.js";
@@ -302,7 +302,7 @@ describe("Journal", () => {
     it.each([
       { what: "no body", requestBody: undefined },
       { what: "an empty body", requestBody: Buffer.alloc(0) },
-      { what: "the old form with neither bytes nor a value", requestBody: { raw: undefined, parsed: undefined } },
+      { what: "an empty text", requestBody: "" },
     ])("stores null when there is $what", ({ requestBody }) => {
       expect(readBack({ requestBody }).requestBody).toBeNull();
     });
@@ -322,21 +322,18 @@ describe("Journal", () => {
       expect(journal.query({}, 1)[0]?.requestBody).toEqual({ record: { email: "a@x.io" } });
     });
 
-    it("parses what it reads from the bytes, never from a parsed value the caller holds", () => {
-      // The old `{ raw, parsed }` form: the bytes win, so what is shown is what was sent.
-      const stored = readBack({ requestBody: { raw: body({ sent: true }), parsed: { sent: false } } });
+    it("parses what it reads from the bytes that were sent", () => {
+      const stored = readBack({ requestBody: body({ sent: true }) });
       expect(stored.requestBody).toEqual({ sent: true });
     });
 
-    it("serializes a parsed value once when a caller has no bytes, and stores nothing it cannot serialize", () => {
-      const cyclic: Record<string, unknown> = {};
-      cyclic["self"] = cyclic;
-      expect(readBack({ requestBody: { raw: undefined, parsed: { a: 1 } } }).requestBody).toEqual({ a: 1 });
-      expect(readBack({ requestBody: { raw: undefined, parsed: { text: "x".repeat(20_000) } } }).requestBody).toMatchObject({
+    it("takes a body as text as well as bytes, and stores nothing when there are none", () => {
+      expect(readBack({ requestBody: JSON.stringify({ a: 1 }) }).requestBody).toEqual({ a: 1 });
+      expect(readBack({ requestBody: JSON.stringify({ text: "x".repeat(20_000) }) }).requestBody).toMatchObject({
         truncated: true,
         bytes: 20_011,
       });
-      expect(readBack({ requestBody: { raw: undefined, parsed: cyclic } }).requestBody).toBeNull();
+      expect(readBack({ requestBody: undefined }).requestBody).toBeNull();
     });
 
     it("keeps only the first 16 KB of a large body, never the request's own buffer", () => {

@@ -89,7 +89,7 @@ describe("createSchemaCompiler", () => {
     { name: "a primary key outside identityKeys", doc: { ...valid, primaryKey: "n" }, message: 'primaryKey "n" must be one of identityKeys' },
     { name: "an identity key that is not a property", doc: { ...valid, identityKeys: ["id", "ghost"] }, message: '"ghost" is not a property' },
     { name: "a required field that is not a property", doc: { ...valid, required: ["ghost"] }, message: 'required: "ghost"' },
-    { name: "a missing identityKeys", doc: { type: "object", primaryKey: "id", properties: valid.properties }, message: 'missing "identityKeys"' },
+    { name: "a missing identityKeys", doc: { type: "object", primaryKey: "id", properties: valid.properties }, message: "identityKeys: is required" },
     { name: "a property without a type", doc: { ...valid, properties: { id: { type: "string" }, n: {} } }, message: "properties.n" },
     { name: "an unknown format", doc: { ...valid, properties: { id: { type: "string", format: "colour" } } }, message: "properties.id" },
     { name: "an object-typed identity key", doc: { ...valid, properties: { id: { type: "object" } } }, message: "identity key must be" },

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { EmulatorClock } from "../../src/runtime/clock.js";
 import { RateLimiter, type RateLimits } from "../../src/runtime/rate-limiter.js";
-import { ApiError } from "../../src/domain/errors.js";
+import { thrown } from "../helpers/thrown.js";
 
 const start = Date.UTC(2024, 4, 1, 12, 0, 0); // a whole second
 const startSeconds = start / 1000;
@@ -10,16 +10,6 @@ function setup(limits: RateLimits = { single: { limit: 2, windowSeconds: 5 }, ba
   const clock = new EmulatorClock();
   clock.freeze(start);
   return { clock, limiter: new RateLimiter({ clock, limits }) };
-}
-
-function thrown(fn: () => unknown): ApiError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ApiError) return error;
-    throw error;
-  }
-  throw new Error("expected an ApiError");
 }
 
 describe("RateLimiter", () => {

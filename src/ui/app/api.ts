@@ -62,3 +62,11 @@ export function query(params: Record<string, string | number | undefined>): stri
 }
 
 export const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/**
+ * A view's call of the control plane, settled: `apply` takes the data; a refusal or a network
+ * failure goes to `onError` as its message, never on up as a rejection nobody handles.
+ */
+export function settle<T>(request: Promise<T>, handlers: { apply: (data: T) => void; onError: (message: string) => void }): Promise<void> {
+  return request.then(handlers.apply).catch((failure: unknown) => handlers.onError(errorText(failure)));
+}

@@ -1,27 +1,22 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { control, errorText } from "./api.js";
+import type { ObjectInfo } from "../../domain/control-plane.js";
+import { control, settle } from "./api.js";
 import { ClockBadge, ClockView, useClock } from "./clock.js";
-import { ErrorNote, Field } from "./components.js";
+import { ErrorNote, Select, useSubmission } from "./components.js";
 import { FaultsView } from "./faults.js";
 import { JobsView } from "./jobs.js";
 import { JournalView } from "./journal.js";
 import { useFeedVersion, useLiveEvents, type LiveFeed } from "./live.js";
 import { ObjectsView } from "./objects.js";
 import { TokenPrompt } from "./token-prompt.js";
-import type { ObjectInfo } from "./types.js";
 
-const views = [
-  { id: "objects", label: "Objects" },
-  { id: "jobs", label: "Jobs" },
-  { id: "journal", label: "Journal" },
-  { id: "faults", label: "Faults & scenarios" },
-  { id: "clock", label: "Clock" },
-] as const;
-type ViewId = (typeof views)[number]["id"];
+/** The views in the order the navigation lists them: the hash that shows each → its name. */
+const views = { objects: "Objects", jobs: "Jobs", journal: "Journal", faults: "Faults & scenarios", clock: "Clock" } as const;
+type ViewId = keyof typeof views;
 
 const viewFromHash = (): ViewId => {
   const id = window.location.hash.replace(/^#\/?/, "");
-  return views.find((view) => view.id === id)?.id ?? "objects";
+  return Object.hasOwn(views, id) ? (id as ViewId) : "objects";
 };
 
 const WORKSPACE_KEY = "cdp-emulator.workspace";
@@ -50,16 +45,11 @@ export function App(props: { feed: LiveFeed }) {
     return () => window.removeEventListener("hashchange", onHash);
   }, []);
 
-  const loadWorkspaces = () =>
-    control<{ workspaces: string[] }>("GET", "/workspaces")
-      .then((data) => setWorkspaces(data.workspaces))
-      .catch((failure: unknown) => setError(errorText(failure)));
+  const loadWorkspaces = () => settle(control<{ workspaces: string[] }>("GET", "/workspaces"), { apply: (data) => setWorkspaces(data.workspaces), onError: setError });
 
   useEffect(() => {
     void loadWorkspaces();
-    control<{ objects: ObjectInfo[] }>("GET", "/objects")
-      .then((data) => setObjects(data.objects))
-      .catch((failure: unknown) => setError(errorText(failure)));
+    void settle(control<{ objects: ObjectInfo[] }>("GET", "/objects"), { apply: (data) => setObjects(data.objects), onError: setError });
   }, []);
 
   // A write to a workspace the list does not know yet (one a test just made) adds it.
@@ -84,27 +74,17 @@ export function App(props: { feed: LiveFeed }) {
         </h1>
         <nav aria-label="Views">
           <ul>
-            {views.map((item) => (
-              <li key={item.id}>
-                <a href={`#${item.id}`} aria-current={view === item.id ? "page" : undefined}>
-                  {item.label}
+            {Object.entries(views).map(([id, label]) => (
+              <li key={id}>
+                <a href={`#${id}`} aria-current={view === id ? "page" : undefined}>
+                  {label}
                 </a>
               </li>
             ))}
           </ul>
         </nav>
         <div class="context">
-          <Field label="Workspace">
-            {(id) => (
-              <select id={id} value={workspace} onChange={(event) => chooseWorkspace(event.currentTarget.value)}>
-                {known.map((name) => (
-                  <option key={name} value={name}>
-                    {name}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
+          <Select label="Workspace" value={workspace} options={known} onChange={chooseWorkspace} />
           <ResetButton
             workspace={workspace}
             onDone={(message) => {
@@ -137,21 +117,13 @@ export function App(props: { feed: LiveFeed }) {
 /** Reset wipes a workspace's rows, jobs, journal and rules: ask first, in a modal dialog. */
 function ResetButton(props: { workspace: string; onDone: (message: string) => void }) {
   const dialog = useRef<HTMLDialogElement>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const reset = async () => {
-    setBusy(true);
-    setError(null);
-    try {
+  const submission = useSubmission();
+  const reset = () =>
+    submission.run(async () => {
       await control("POST", `/reset?workspace=${encodeURIComponent(props.workspace)}`, {});
       dialog.current?.close();
       props.onDone(`Workspace ${props.workspace} was reset.`);
-    } catch (failure) {
-      setError(errorText(failure));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   return (
     <>
       <button type="button" class="danger" onClick={() => dialog.current?.showModal()}>
@@ -162,12 +134,12 @@ function ResetButton(props: { workspace: string; onDone: (message: string) => vo
         <p id="reset-what">
           This deletes its rows, identities, collisions, idempotency keys, jobs, journal entries and the fault rules that match it. Its tokens stay.
         </p>
-        <ErrorNote error={error} />
+        <ErrorNote error={submission.error} />
         <div class="actions">
           <button type="button" onClick={() => dialog.current?.close()} autoFocus>
             Cancel
           </button>
-          <button type="button" class="danger" disabled={busy} onClick={() => void reset()}>
+          <button type="button" class="danger" disabled={submission.busy} onClick={() => void reset()}>
             Reset {props.workspace}
           </button>
         </div>

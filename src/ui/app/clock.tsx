@@ -1,8 +1,8 @@
 import { useEffect, useState } from "preact/hooks";
-import { control, errorText } from "./api.js";
+import type { ClockState } from "../../domain/control-plane.js";
+import { control, settle } from "./api.js";
 import { ErrorNote, Field, Section, useSubmission } from "./components.js";
 import { useDebounced, useLiveEvents, type LiveFeed } from "./live.js";
-import type { ClockState } from "./types.js";
 
 export interface ClockModel {
   state: ClockState | null;
@@ -29,10 +29,7 @@ export function useClock(feed: LiveFeed): ClockModel {
     setState(next);
     setReadAt(performance.now());
   };
-  const load = () =>
-    control<ClockState>("GET", "/clock")
-      .then(accept)
-      .catch((failure: unknown) => setError(errorText(failure)));
+  const load = () => settle(control<ClockState>("GET", "/clock"), { apply: accept, onError: setError });
 
   useEffect(() => {
     void load();
@@ -78,12 +75,8 @@ const quickSteps = [
 
 export function ClockView(props: { clock: ClockModel }) {
   const { clock } = props;
-  const [duration, setDuration] = useState("PT30S");
-  const [setTo, setSetTo] = useState("");
   // One note per place a change is sent from, shown beside it.
   const buttons = useSubmission();
-  const advancing = useSubmission();
-  const setting = useSubmission();
   // A test or a scenario may have moved the clock since it was last read.
   useEffect(() => clock.reload(), []);
   return (
@@ -117,61 +110,44 @@ export function ClockView(props: { clock: ClockModel }) {
           ))}
         </div>
         <ErrorNote error={buttons.error} />
-        <form
-          class="inline-form"
-          aria-label="Advance the clock"
-          onSubmit={(event) => {
-            event.preventDefault();
-            void advancing.run(() => clock.change({ advance: duration.trim() }));
-          }}
-        >
-          <Field label="Advance by (ISO 8601 duration)">
-            {(id) => (
-              <input
-                id={id}
-                value={duration}
-                onInput={(event) => setDuration(event.currentTarget.value)}
-                placeholder="PT30S"
-                required
-                spellcheck={false}
-                aria-invalid={advancing.error !== null}
-                aria-describedby={advancing.error !== null ? "clock-advance-error" : undefined}
-              />
-            )}
-          </Field>
-          <button type="submit" disabled={advancing.busy}>
-            Advance
-          </button>
-          <ErrorNote error={advancing.error} id="clock-advance-error" />
-        </form>
-        <form
-          class="inline-form"
-          aria-label="Set the clock"
-          onSubmit={(event) => {
-            event.preventDefault();
-            void setting.run(() => clock.change({ set: setTo.trim() }));
-          }}
-        >
-          <Field label="Set to (RFC 3339 with an offset)">
-            {(id) => (
-              <input
-                id={id}
-                value={setTo}
-                onInput={(event) => setSetTo(event.currentTarget.value)}
-                placeholder="2026-04-21T15:30:00Z"
-                required
-                spellcheck={false}
-                aria-invalid={setting.error !== null}
-                aria-describedby={setting.error !== null ? "clock-set-error" : undefined}
-              />
-            )}
-          </Field>
-          <button type="submit" disabled={setting.busy}>
-            Set
-          </button>
-          <ErrorNote error={setting.error} id="clock-set-error" />
-        </form>
+        <ClockForm name="Advance the clock" label="Advance by (ISO 8601 duration)" initial="PT30S" placeholder="PT30S" submit="Advance" errorId="clock-advance-error" change={(text) => clock.change({ advance: text })} />
+        <ClockForm name="Set the clock" label="Set to (RFC 3339 with an offset)" initial="" placeholder="2026-04-21T15:30:00Z" submit="Set" errorId="clock-set-error" change={(text) => clock.change({ set: text })} />
       </Section>
     </div>
+  );
+}
+
+/** One text field and its button that change the clock, with its own note of what was refused. */
+function ClockForm(props: { name: string; label: string; initial: string; placeholder: string; submit: string; errorId: string; change: (text: string) => Promise<void> }) {
+  const [text, setText] = useState(props.initial);
+  const submission = useSubmission();
+  return (
+    <form
+      class="inline-form"
+      aria-label={props.name}
+      onSubmit={(event) => {
+        event.preventDefault();
+        void submission.run(() => props.change(text.trim()));
+      }}
+    >
+      <Field label={props.label}>
+        {(id) => (
+          <input
+            id={id}
+            value={text}
+            onInput={(event) => setText(event.currentTarget.value)}
+            placeholder={props.placeholder}
+            required
+            spellcheck={false}
+            aria-invalid={submission.error !== null}
+            aria-describedby={submission.error !== null ? props.errorId : undefined}
+          />
+        )}
+      </Field>
+      <button type="submit" disabled={submission.busy}>
+        {props.submit}
+      </button>
+      <ErrorNote error={submission.error} id={props.errorId} />
+    </form>
   );
 }

@@ -165,3 +165,139 @@ export function Field(props: { label: string; children: (id: string) => JSX.Elem
     </div>
   );
 }
+
+/** An option of a `Select`: its value, or its value and the text shown for it. */
+export type Choice = string | { value: string; label: string };
+
+/**
+ * A labelled select; `anyLabel` puts first an option with the value "" (no filter, no choice).
+ * `attributes` go on the select itself: a form field's name, its aria-invalid.
+ */
+export function Select(props: {
+  label: string;
+  value: string;
+  options: readonly Choice[];
+  onChange: (value: string) => void;
+  anyLabel?: string;
+  attributes?: { name?: string; "aria-invalid"?: boolean; "aria-describedby"?: string };
+}) {
+  return (
+    <Field label={props.label}>
+      {(id) => (
+        <select id={id} {...props.attributes} value={props.value} onChange={(event) => props.onChange(event.currentTarget.value)}>
+          {props.anyLabel !== undefined ? <option value="">{props.anyLabel}</option> : null}
+          {props.options.map((option) => {
+            const { value, label } = typeof option === "string" ? { value: option, label: option } : option;
+            return (
+              <option key={value} value={value}>
+                {label}
+              </option>
+            );
+          })}
+        </select>
+      )}
+    </Field>
+  );
+}
+
+/**
+ * The detail of one item beside its list: "Job <id>", its id in monospace, with `actions` and
+ * then Close at its head.
+ */
+export function DetailSection(props: {
+  kind: string;
+  name: string;
+  id: string;
+  /** Draws the name plain rather than in monospace (a request's number). */
+  plain?: boolean;
+  actions?: ComponentChildren;
+  onClose: () => void;
+  children: ComponentChildren;
+}) {
+  return (
+    <Section
+      title={`${props.kind} ${props.name}`}
+      heading={
+        props.plain ? undefined : (
+          <>
+            {props.kind} <span class="mono heading-id">{props.name}</span>
+          </>
+        )
+      }
+      id={props.id}
+      actions={
+        <>
+          {props.actions}
+          <button type="button" onClick={props.onClose}>
+            Close
+          </button>
+        </>
+      }
+    >
+      {props.children}
+    </Section>
+  );
+}
+
+/**
+ * A length of a fixed table's layout: `wide` as a rule, `narrow` while a detail is open beside
+ * the list (styles.css reads them); either absent means the browser's own (auto).
+ */
+export interface Width {
+  wide?: string;
+  narrow?: string;
+}
+
+/** A column of a table: its heading and, in a fixed table, its width. */
+export interface Column extends Width {
+  heading: string;
+  /** A heading for screen readers only (a column of buttons). */
+  unseen?: boolean;
+  /** The heading's class: `num` for a column of counts, aligned right. */
+  class?: string;
+  /** The heading's tooltip. */
+  title?: string;
+}
+
+export function TableHead(props: { columns: readonly Column[] }) {
+  return (
+    <thead>
+      <tr>
+        {props.columns.map((column, index) => (
+          <th key={index} scope="col" class={column.class} title={column.title}>
+            {column.unseen ? <span class="sr-only">{column.heading}</span> : column.heading}
+          </th>
+        ))}
+      </tr>
+    </thead>
+  );
+}
+
+/**
+ * A table that keeps to its panel: its columns at the widths given (a long value is cut in its
+ * own cell, see ClipCell), its caption for screen readers, and a minimum width under which it
+ * scrolls sideways rather than crush its columns. `children` is its body.
+ */
+export function FixedTable(props: {
+  class: string;
+  caption: ComponentChildren;
+  columns: readonly Column[];
+  minWidth: Width;
+  busy?: boolean;
+  children: ComponentChildren;
+}) {
+  return (
+    <div class="table-wrap">
+      <table class={`${props.class} fixed`} aria-busy={props.busy} style={{ "--min-wide": props.minWidth.wide, "--min-narrow": props.minWidth.narrow }}>
+        <caption class="sr-only">{props.caption}</caption>
+        <colgroup>
+          {props.columns.map((column, index) => (
+            <col key={index} style={{ "--wide": column.wide, "--narrow": column.narrow }} />
+          ))}
+        </colgroup>
+        <TableHead columns={props.columns} />
+        {props.children}
+      </table>
+    </div>
+  );
+}

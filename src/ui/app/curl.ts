@@ -1,4 +1,4 @@
-import type { JournalEntry } from "./types.js";
+import type { JournalEntry } from "../../domain/control-plane.js";
 
 /**
  * "Copy as curl": a command that sends a journaled request again. The journal never keeps the
@@ -50,7 +50,7 @@ function bodyOf(entry: JournalEntry): { data: string } | { caveat: string } | un
 export function curlCommand(entry: JournalEntry, origin: string): CurlCommand {
   const caveats: string[] = [];
   const lines = [`curl -X ${entry.method} ${shellQuote(`${origin}${entry.path}`)}`, TOKEN_PLACEHOLDER];
-  for (const [name, value] of Object.entries(entry.requestHeaders ?? {})) {
+  for (const [name, value] of Object.entries(entry.requestHeaders)) {
     if (CURL_MAKES.has(name)) continue;
     lines.push(`-H ${shellQuote(`${name}: ${value}`)}`);
   }

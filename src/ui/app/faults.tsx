@@ -1,11 +1,10 @@
-import { useEffect, useRef, useState } from "preact/hooks";
-import { control, errorText } from "./api.js";
+import { useEffect, useState } from "preact/hooks";
+import type { FaultRule, ObjectInfo, ScenarioSummary } from "../../domain/control-plane.js";
+import { control, settle } from "./api.js";
 import type { ClockModel } from "./clock.js";
-import { dateTimeOf, ErrorNote, Field, Section, useSubmission, type Submission } from "./components.js";
+import { dateTimeOf, ErrorNote, Section, Select, TableHead, useSubmission, type Column, type Submission } from "./components.js";
 import { useDebounced, useLiveEvents, type LiveFeed } from "./live.js";
-import type { FaultRule, ObjectInfo, ScenarioSummary } from "./types.js";
-
-type RuleInput = { match?: Record<string, unknown>; action: Record<string, unknown>; schedule?: Record<string, unknown> };
+import { RuleForm, type RuleInput } from "./rule-form.js";
 
 /** One click each; every public POST is a write. */
 const presets: { label: string; description: string; rule: RuleInput }[] = [
@@ -26,8 +25,10 @@ const presets: { label: string; description: string; rule: RuleInput }[] = [
   },
 ];
 
-const operations = ["append", "upsert", "append-batch", "upsert-batch", "job-status", "metadata"];
-const statuses = ["409", "429", "500", "502", "503", "504"];
+const ruleColumns: readonly Column[] = [
+  ...["On", "Rule", "Source", "Match", "Action", "Schedule", "Matched", "Hits"].map((heading) => ({ heading })),
+  { heading: "Remove", unseen: true },
+];
 
 export function FaultsView(props: {
   workspace: string;
@@ -48,23 +49,16 @@ export function FaultsView(props: {
   const rulesRun = useSubmission();
   const scenarioRun = useSubmission();
 
-  const loadRules = async () => {
-    try {
-      setRules((await control<{ faults: FaultRule[] }>("GET", "/faults")).faults);
-    } catch (failure) {
-      setError(errorText(failure));
-    }
-  };
-  const loadScenarios = async () => {
-    try {
-      const data = await control<{ scenarios: ScenarioSummary[]; active: string | null }>("GET", "/scenarios");
-      setScenarios(data.scenarios);
-      setActive(data.active);
-      setScenario((current) => current || data.active || data.scenarios[0]?.name || "");
-    } catch (failure) {
-      setError(errorText(failure));
-    }
-  };
+  const loadRules = () => settle(control<{ faults: FaultRule[] }>("GET", "/faults"), { apply: (data) => setRules(data.faults), onError: setError });
+  const loadScenarios = () =>
+    settle(control<{ scenarios: ScenarioSummary[]; active: string | null }>("GET", "/scenarios"), {
+      apply: (data) => {
+        setScenarios(data.scenarios);
+        setActive(data.active);
+        setScenario((current) => current || data.active || data.scenarios[0]?.name || "");
+      },
+      onError: setError,
+    });
   useEffect(() => {
     void loadRules();
     void loadScenarios();
@@ -114,21 +108,7 @@ export function FaultsView(props: {
         <div class="table-wrap">
           <table class="rules">
             <caption class="sr-only">Fault rules in the order they are tried; the first that matches and fires wins. A rule switched off is skipped.</caption>
-            <thead>
-              <tr>
-                <th scope="col">On</th>
-                <th scope="col">Rule</th>
-                <th scope="col">Source</th>
-                <th scope="col">Match</th>
-                <th scope="col">Action</th>
-                <th scope="col">Schedule</th>
-                <th scope="col">Matched</th>
-                <th scope="col">Hits</th>
-                <th scope="col">
-                  <span class="sr-only">Remove</span>
-                </th>
-              </tr>
-            </thead>
+            <TableHead columns={ruleColumns} />
             <tbody>
               {rules.map((rule) => {
                 const ended = rule.schedule.until !== undefined && clock.nowMs !== null && clock.nowMs >= Date.parse(rule.schedule.until);
@@ -204,18 +184,12 @@ export function FaultsView(props: {
             );
           }}
         >
-          <Field label="Scenario">
-            {(id) => (
-              <select id={id} value={scenario} onChange={(event) => setScenario(event.currentTarget.value)}>
-                {scenarios.map((candidate) => (
-                  <option key={candidate.name} value={candidate.name}>
-                    {candidate.name}
-                    {candidate.name === active ? " (active)" : ""}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
+          <Select
+            label="Scenario"
+            value={scenario}
+            options={scenarios.map((candidate) => ({ value: candidate.name, label: `${candidate.name}${candidate.name === active ? " (active)" : ""}` }))}
+            onChange={setScenario}
+          />
           <button type="submit" disabled={!scenario || scenarioRun.busy}>
             Apply scenario
           </button>
@@ -231,215 +205,9 @@ export function FaultsView(props: {
 }
 
 /** `{status: 503, retryAfter: 1}` → "status 503, retryAfter 1". */
-function describe(parts: Record<string, unknown>): string {
+function describe(parts: object): string {
   return Object.entries(parts)
     .filter(([, value]) => value !== undefined)
     .map(([name, value]) => `${name} ${typeof value === "string" ? value : JSON.stringify(value)}`)
     .join(", ");
-}
-
-interface FormState {
-  operation: string;
-  object: string;
-  method: string;
-  path: string;
-  workspace: string;
-  idempotencyKey: string;
-  headerName: string;
-  headerValue: string;
-  outcome: "status" | "reset" | "timeout" | "malformed" | "delay";
-  status: string;
-  retryAfter: string;
-  delayMs: string;
-  jitterMs: string;
-  holdMs: string;
-  then: "504" | "drop";
-  afterCommit: boolean;
-  times: string;
-  after: string;
-  every: string;
-  probability: string;
-  seed: string;
-  forSeconds: string;
-}
-
-const emptyForm: FormState = {
-  operation: "",
-  object: "",
-  method: "",
-  path: "",
-  workspace: "",
-  idempotencyKey: "",
-  headerName: "",
-  headerValue: "",
-  outcome: "status",
-  status: "503",
-  retryAfter: "",
-  delayMs: "",
-  jitterMs: "",
-  holdMs: "1000",
-  then: "504",
-  afterCommit: false,
-  times: "",
-  after: "",
-  every: "",
-  probability: "",
-  seed: "",
-  forSeconds: "",
-};
-
-/** A number when the text is one; otherwise the text, so the server names the field it refuses. */
-const numeric = (text: string): number | string => (text.trim() !== "" && Number.isFinite(Number(text)) ? Number(text) : text);
-
-export function toRule(form: FormState): RuleInput {
-  const match: Record<string, unknown> = {};
-  for (const name of ["operation", "object", "method", "path", "workspace", "idempotencyKey"] as const) if (form[name].trim() !== "") match[name] = form[name].trim();
-  if (form.headerName.trim() !== "") match["header"] = { [form.headerName.trim()]: form.headerValue };
-  const action: Record<string, unknown> = {};
-  if (form.delayMs.trim() !== "") action["delayMs"] = numeric(form.delayMs);
-  if (form.jitterMs.trim() !== "") action["jitterMs"] = numeric(form.jitterMs);
-  if (form.outcome === "status") {
-    action["status"] = Number(form.status);
-    if (form.retryAfter.trim() !== "") action["retryAfter"] = numeric(form.retryAfter);
-  }
-  if (form.outcome === "reset") action["reset"] = true;
-  if (form.outcome === "malformed") action["malformed"] = true;
-  if (form.outcome === "timeout") action["timeout"] = { holdMs: numeric(form.holdMs), then: form.then === "504" ? 504 : "drop" };
-  if (form.afterCommit) action["afterCommit"] = true;
-  const schedule: Record<string, unknown> = {};
-  for (const name of ["times", "after", "every", "probability", "seed", "forSeconds"] as const) if (form[name].trim() !== "") schedule[name] = numeric(form[name]);
-  return { match, action, schedule };
-}
-
-/** The form field a server path names: `schedule.every` → every, `match.header.X-Run` → headerName. */
-function fieldOf(path: string | null): keyof FormState | null {
-  if (path === null) return null;
-  if (path.startsWith("match.header")) return "headerName";
-  const last = path.split(".").pop() ?? "";
-  return Object.hasOwn(emptyForm, last) ? (last as keyof FormState) : null;
-}
-
-const ERROR_ID = "add-rule-error";
-
-function RuleForm(props: { objects: ObjectInfo[]; workspaces: string[]; onAdd: (submission: Submission, rule: RuleInput) => Promise<boolean> }) {
-  const [form, setForm] = useState<FormState>(emptyForm);
-  const submission = useSubmission();
-  const formRef = useRef<HTMLFormElement>(null);
-  const faulty = submission.error === null ? null : fieldOf(submission.path);
-  // The field the server refused gets the focus, so the person lands on what to fix.
-  useEffect(() => {
-    if (faulty === null) return;
-    const element = formRef.current?.elements.namedItem(faulty);
-    if (element instanceof HTMLElement) element.focus();
-  }, [faulty, submission.error]);
-  const set = <K extends keyof FormState>(name: K, value: FormState[K]) => setForm((current) => ({ ...current, [name]: value }));
-  const invalid = (name: keyof FormState) => (faulty === name ? { "aria-invalid": true, "aria-describedby": ERROR_ID } : {});
-  const text = (name: keyof FormState, label: string, extra: { placeholder?: string; inputMode?: "numeric" | "decimal" } = {}) => (
-    <Field label={label}>
-      {(id) => (
-        <input
-          id={id}
-          name={name}
-          value={String(form[name])}
-          onInput={(event) => set(name, event.currentTarget.value as never)}
-          placeholder={extra.placeholder}
-          inputMode={extra.inputMode}
-          spellcheck={false}
-          {...invalid(name)}
-        />
-      )}
-    </Field>
-  );
-  const choice = (name: keyof FormState, label: string, options: string[], anyLabel: string | null) => (
-    <Field label={label}>
-      {(id) => (
-        <select id={id} name={name} value={String(form[name])} onChange={(event) => set(name, event.currentTarget.value as never)} {...invalid(name)}>
-          {anyLabel !== null ? <option value="">{anyLabel}</option> : null}
-          {options.map((option) => (
-            <option key={option} value={option}>
-              {option}
-            </option>
-          ))}
-        </select>
-      )}
-    </Field>
-  );
-  return (
-    <Section title="Add a fault rule" id="add-rule">
-      <form
-        ref={formRef}
-        class="rule-form"
-        aria-label="Add a fault rule"
-        onSubmit={(event) => {
-          event.preventDefault();
-          void props.onAdd(submission, toRule(form)).then((added) => {
-            if (added) setForm(emptyForm);
-          });
-        }}
-      >
-        <fieldset>
-          <legend>Match (all optional)</legend>
-          {choice("operation", "Operation", operations, "any")}
-          {choice(
-            "object",
-            "Object",
-            props.objects.map((object) => object.objectName),
-            "any",
-          )}
-          {choice("method", "Method", ["POST", "GET"], "any")}
-          {text("path", "Path glob", { placeholder: "/public/v1/records/*/upsert" })}
-          {choice("workspace", "Workspace", props.workspaces, "any")}
-          {text("idempotencyKey", "Idempotency key")}
-          {text("headerName", "Header name", { placeholder: "X-Test-Run" })}
-          {text("headerValue", "Header value")}
-        </fieldset>
-        <fieldset>
-          <legend>Action</legend>
-          {choice("outcome", "Outcome", ["status", "reset", "timeout", "malformed", "delay"], null)}
-          {form.outcome === "status" ? (
-            <>
-              {choice("status", "Status", statuses, null)}
-              {text("retryAfter", "Retry-After (s)", { inputMode: "decimal", placeholder: "429: 1" })}
-            </>
-          ) : null}
-          {form.outcome === "timeout" ? (
-            <>
-              {text("holdMs", "Hold (ms)", { inputMode: "numeric" })}
-              {choice("then", "Then", ["504", "drop"], null)}
-            </>
-          ) : null}
-          {text("delayMs", "Delay (ms)", { inputMode: "numeric" })}
-          {text("jitterMs", "Jitter (ms)", { inputMode: "numeric" })}
-          <label class="check">
-            <input type="checkbox" name="afterCommit" checked={form.afterCommit} onChange={(event) => set("afterCommit", event.currentTarget.checked)} /> After commit (lost ack)
-          </label>
-        </fieldset>
-        <fieldset>
-          <legend>Schedule (all optional)</legend>
-          {text("times", "First N matches", { inputMode: "numeric" })}
-          {text("after", "Skip N", { inputMode: "numeric" })}
-          {text("every", "Every Nth", { inputMode: "numeric" })}
-          {text("probability", "Probability 0–1", { inputMode: "decimal" })}
-          {text("seed", "Seed", { inputMode: "numeric" })}
-          {text("forSeconds", "For seconds", { inputMode: "decimal" })}
-        </fieldset>
-        <div class="actions">
-          <button type="submit" class="primary" disabled={submission.busy}>
-            Add rule
-          </button>
-          <button
-            type="reset"
-            onClick={() => {
-              setForm(emptyForm);
-              submission.clear();
-            }}
-          >
-            Clear form
-          </button>
-        </div>
-        {/* Beside the button that sent it: what the server refused, naming the field. */}
-        <ErrorNote error={submission.error} id={ERROR_ID} />
-      </form>
-    </Section>
-  );
 }

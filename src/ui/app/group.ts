@@ -1,4 +1,4 @@
-import type { JournalEntry } from "./types.js";
+import type { JournalEntry } from "../../domain/control-plane.js";
 
 /** Attempts of one logical call: every entry that shares a workspace and Idempotency-Key, or one entry alone. */
 export interface EntryGroup {

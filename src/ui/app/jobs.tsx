@@ -1,10 +1,22 @@
 import { useEffect, useState } from "preact/hooks";
-import { control, errorText, query } from "./api.js";
-import { ClipCell, dateTimeOf, ErrorNote, Field, Section, show, StateBadge } from "./components.js";
+import type { JobView } from "../../domain/control-plane.js";
+import { jobStates, type JobState } from "../../domain/vocabulary.js";
+import { control, query, settle } from "./api.js";
+import { ClipCell, dateTimeOf, DetailSection, ErrorNote, FixedTable, Section, Select, show, StateBadge, type Column } from "./components.js";
 import { useDebounced, useLiveEvents, type LiveFeed } from "./live.js";
-import type { JobState, JobView } from "./types.js";
 
-const states: JobState[] = ["queued", "processing", "completed", "failed"];
+/** The job id takes what the others leave; all narrower beside an open detail. */
+const columns: readonly Column[] = [
+  { heading: "Job" },
+  { heading: "Object", wide: "110px", narrow: "80px" },
+  { heading: "Operation", wide: "120px", narrow: "96px" },
+  { heading: "State", wide: "112px", narrow: "104px" },
+  { heading: "Progress", wide: "150px", narrow: "100px" },
+  { heading: "Inserted", class: "num", wide: "80px", narrow: "70px" },
+  { heading: "Merged", class: "num", wide: "80px", narrow: "70px" },
+  { heading: "Invalid", class: "num", wide: "80px", narrow: "70px" },
+  { heading: "Created", wide: "164px", narrow: "100px" },
+];
 
 export function JobsView(props: { workspace: string; feed: LiveFeed }) {
   const { workspace, feed } = props;
@@ -13,15 +25,14 @@ export function JobsView(props: { workspace: string; feed: LiveFeed }) {
   const [selected, setSelected] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
 
-  const load = async () => {
-    try {
-      const data = await control<{ jobs: JobView[] }>("GET", `/jobs${query({ workspace, state: state || undefined, limit: 1000 })}`);
-      setJobs(data.jobs.reverse());
-      setError(null);
-    } catch (failure) {
-      setError(errorText(failure));
-    }
-  };
+  const load = () =>
+    settle(control<{ jobs: JobView[] }>("GET", `/jobs${query({ workspace, state: state || undefined, limit: 1000 })}`), {
+      apply: (data) => {
+        setJobs(data.jobs.reverse());
+        setError(null);
+      },
+      onError: setError,
+    });
   useEffect(() => {
     void load();
   }, [workspace, state]);
@@ -44,82 +55,36 @@ export function JobsView(props: { workspace: string; feed: LiveFeed }) {
     <div class="split">
       <Section
         title="Batch jobs"
-        actions={
-          <Field label="State">
-            {(id) => (
-              <select id={id} value={state} onChange={(event) => setState(event.currentTarget.value as JobState | "")}>
-                <option value="">any</option>
-                {states.map((name) => (
-                  <option key={name} value={name}>
-                    {name}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
-        }
+        actions={<Select label="State" value={state} options={jobStates} anyLabel="any" onChange={(value) => setState(value as JobState | "")} />}
       >
         <ErrorNote error={error} />
-        <div class="table-wrap">
-          <table class="jobs fixed">
-            <caption class="sr-only">Batch jobs of workspace {workspace}, newest first</caption>
-            <colgroup>
-              <col />
-              <col class="c-object" />
-              <col class="c-operation" />
-              <col class="c-state" />
-              <col class="c-progress" />
-              <col class="c-count" />
-              <col class="c-count" />
-              <col class="c-count" />
-              <col class="c-created" />
-            </colgroup>
-            <thead>
-              <tr>
-                <th scope="col">Job</th>
-                <th scope="col">Object</th>
-                <th scope="col">Operation</th>
-                <th scope="col">State</th>
-                <th scope="col">Progress</th>
-                <th scope="col" class="num">
-                  Inserted
-                </th>
-                <th scope="col" class="num">
-                  Merged
-                </th>
-                <th scope="col" class="num">
-                  Invalid
-                </th>
-                <th scope="col">Created</th>
+        <FixedTable class="jobs" caption={`Batch jobs of workspace ${workspace}, newest first`} columns={columns} minWidth={{ wide: "1000px", narrow: "780px" }}>
+          <tbody>
+            {jobs.map((item) => (
+              <tr key={item.jobId} class={selected === item.jobId ? "selected" : ""} onClick={() => setSelected(item.jobId)}>
+                <td>
+                  {/* Cut at the start: a job id's tail is what tells two jobs apart. */}
+                  <button type="button" class="link mono tail-id" title={item.jobId} aria-pressed={selected === item.jobId} onClick={() => setSelected(item.jobId)}>
+                    {item.jobId}
+                  </button>
+                </td>
+                <ClipCell text={item.objectName} />
+                <td>{item.operation}</td>
+                <td>
+                  <StateBadge state={item.state} />
+                </td>
+                <td class="nowrap">
+                  <progress max={Math.max(item.metrics.totalRows, 1)} value={item.metrics.processedRows} aria-label={`${item.jobId} progress`} />{" "}
+                  {item.metrics.processedRows}/{item.metrics.totalRows}
+                </td>
+                <td class="num">{item.metrics.insertedRows}</td>
+                <td class="num">{item.metrics.mergedRows}</td>
+                <td class={`num ${item.metrics.invalidRows > 0 ? "warn-text" : ""}`}>{item.metrics.invalidRows}</td>
+                <td class="when">{dateTimeOf(item.createdAt)}</td>
               </tr>
-            </thead>
-            <tbody>
-              {jobs.map((item) => (
-                <tr key={item.jobId} class={selected === item.jobId ? "selected" : ""} onClick={() => setSelected(item.jobId)}>
-                  <td>
-                    {/* Cut at the start: a job id's tail is what tells two jobs apart. */}
-                    <button type="button" class="link mono tail-id" title={item.jobId} aria-pressed={selected === item.jobId} onClick={() => setSelected(item.jobId)}>
-                      {item.jobId}
-                    </button>
-                  </td>
-                  <ClipCell text={item.objectName} />
-                  <td>{item.operation}</td>
-                  <td>
-                    <StateBadge state={item.state} />
-                  </td>
-                  <td class="nowrap">
-                    <progress max={Math.max(item.metrics.totalRows, 1)} value={item.metrics.processedRows} aria-label={`${item.jobId} progress`} />{" "}
-                    {item.metrics.processedRows}/{item.metrics.totalRows}
-                  </td>
-                  <td class="num">{item.metrics.insertedRows}</td>
-                  <td class="num">{item.metrics.mergedRows}</td>
-                  <td class={`num ${item.metrics.invalidRows > 0 ? "warn-text" : ""}`}>{item.metrics.invalidRows}</td>
-                  <td class="when">{dateTimeOf(item.createdAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+            ))}
+          </tbody>
+        </FixedTable>
         {jobs.length === 0 ? <p class="muted empty">No jobs{state ? ` in state ${state}` : ""} in this workspace.</p> : null}
       </Section>
       {job ? <JobDetail job={job} onClose={() => setSelected(null)} /> : null}
@@ -131,20 +96,7 @@ function JobDetail(props: { job: JobView; onClose: () => void }) {
   const { job } = props;
   const shown = job.errors.length;
   return (
-    <Section
-      title={`Job ${job.jobId}`}
-      heading={
-        <>
-          Job <span class="mono heading-id">{job.jobId}</span>
-        </>
-      }
-      id="job-detail"
-      actions={
-        <button type="button" onClick={props.onClose}>
-          Close
-        </button>
-      }
-    >
+    <DetailSection kind="Job" name={job.jobId} id="job-detail" onClose={props.onClose}>
       <dl class="facts">
         <dt>State</dt>
         <dd>
@@ -192,6 +144,6 @@ function JobDetail(props: { job: JobView; onClose: () => void }) {
           The first {shown} of {job.metrics.invalidRows}; <code>GET /public/v1{job.errorsPath}</code> pages through all of them.
         </p>
       ) : null}
-    </Section>
+    </DetailSection>
   );
 }

@@ -1,15 +1,31 @@
 import type { ComponentChildren } from "preact";
 import { useMemo, useRef, useState } from "preact/hooks";
-import { control, errorText } from "./api.js";
-import { ClipCell, ErrorNote, Field, HeadersBlock, JsonBlock, Section, StatusBadge, timeOf } from "./components.js";
+import type { JournalEntry, ObjectInfo } from "../../domain/control-plane.js";
+import { operationNames } from "../../domain/vocabulary.js";
+import { control, settle } from "./api.js";
+import { ClipCell, DetailSection, ErrorNote, Field, FixedTable, HeadersBlock, JsonBlock, Section, Select, StatusBadge, timeOf, type Choice, type Column } from "./components.js";
 import { curlCommand } from "./curl.js";
 import { groupRetries, statusMatches, type EntryGroup, type StatusFilter } from "./group.js";
 import { useFeedVersion, type LiveFeed } from "./live.js";
-import type { JournalEntry, ObjectInfo } from "./types.js";
 
-const operations = ["append", "upsert", "append-batch", "upsert-batch", "job-status", "metadata"];
 /** Rows drawn at once; the feed holds more, and the journal endpoint all of them. */
 const MAX_ROWS = 300;
+/**
+ * Fixed widths, so a long path, key or fault label is cut in its own cell instead of pushing
+ * columns out of sight; the path takes what the others leave.
+ */
+const columns: readonly Column[] = [
+  { heading: "#", wide: "60px" },
+  { heading: "Time", wide: "100px" },
+  { heading: "Method", wide: "64px" },
+  { heading: "Path", title: "Paths are under /public/v1" },
+  { heading: "Status", wide: "140px", narrow: "128px" },
+  { heading: "Fault", wide: "170px", narrow: "96px" },
+  { heading: "Idempotency key", wide: "200px", narrow: "116px" },
+  { heading: "Duration", class: "num", wide: "84px", narrow: "78px" },
+];
+/** Status classes first, then each status the journal has seen. */
+const statusClasses: readonly Choice[] = ["2xx", "4xx", "5xx", { value: "none", label: "no response" }];
 
 export function JournalView(props: { workspace: string; feed: LiveFeed; objects: ObjectInfo[] }) {
   const { feed, workspace } = props;
@@ -50,14 +66,7 @@ export function JournalView(props: { workspace: string; feed: LiveFeed; objects:
       return next;
     });
 
-  const clear = async () => {
-    try {
-      await control("DELETE", "/journal");
-      setSelected(null);
-    } catch (failure) {
-      setError(errorText(failure));
-    }
-  };
+  const clear = () => settle(control("DELETE", "/journal"), { apply: () => setSelected(null), onError: setError });
 
   return (
     <div class="split">
@@ -75,34 +84,14 @@ export function JournalView(props: { workspace: string; feed: LiveFeed; objects:
         }
       >
         <form class="toolbar" aria-label="Filter the journal" onSubmit={(event) => event.preventDefault()}>
-          <Field label="Status">
-            {(id) => (
-              <select id={id} value={status} onChange={(event) => setStatus(event.currentTarget.value as StatusFilter)}>
-                <option value="">any</option>
-                <option value="2xx">2xx</option>
-                <option value="4xx">4xx</option>
-                <option value="5xx">5xx</option>
-                <option value="none">no response</option>
-                {statusesSeen.map((code) => (
-                  <option key={code} value={String(code)}>
-                    {code}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
-          <Field label="Operation">
-            {(id) => (
-              <select id={id} value={operation} onChange={(event) => setOperation(event.currentTarget.value)}>
-                <option value="">any</option>
-                {operations.map((name) => (
-                  <option key={name} value={name}>
-                    {name}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
+          <Select
+            label="Status"
+            value={status}
+            options={[...statusClasses, ...statusesSeen.map(String)]}
+            anyLabel="any"
+            onChange={(value) => setStatus(value as StatusFilter)}
+          />
+          <Select label="Operation" value={operation} options={operationNames} anyLabel="any" onChange={setOperation} />
           <Field label="Idempotency key">
             {(id) => (
               <input id={id} type="search" value={key} onInput={(event) => setKey(event.currentTarget.value)} placeholder="contains" spellcheck={false} />
@@ -116,67 +105,37 @@ export function JournalView(props: { workspace: string; feed: LiveFeed; objects:
           </label>
         </form>
         <ErrorNote error={error} />
-        <div class="table-wrap">
-          <table class="journal fixed">
-            <caption class="sr-only">Public requests, newest first; choose one to see its headers and bodies.</caption>
-            {/* Fixed widths, so a long path, key or fault label is cut in its own cell instead of pushing columns out of sight. */}
-            <colgroup>
-              <col class="c-seq" />
-              <col class="c-time" />
-              <col class="c-method" />
-              <col />
-              <col class="c-status" />
-              <col class="c-fault" />
-              <col class="c-key" />
-              <col class="c-duration" />
-            </colgroup>
-            <thead>
-              <tr>
-                <th scope="col">#</th>
-                <th scope="col">Time</th>
-                <th scope="col">Method</th>
-                <th scope="col" title="Paths are under /public/v1">
-                  Path
-                </th>
-                <th scope="col">Status</th>
-                <th scope="col">Fault</th>
-                <th scope="col">Idempotency key</th>
-                <th scope="col" class="num">
-                  Duration
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {groups.map((group) => {
-                const last = group.entries[group.entries.length - 1];
-                if (!last) return null;
-                const retried = group.entries.length > 1;
-                const open = expanded.has(group.id);
-                return [
-                  <EntryRow
-                    key={group.id}
-                    entry={last}
-                    selected={selected === last.seq}
-                    onSelect={() => setSelected(last.seq)}
-                    chain={retried ? group.chain : null}
-                    expander={
-                      retried ? (
-                        <button type="button" class="expander" aria-expanded={open} aria-label={`${open ? "Hide" : "Show"} the ${group.entries.length} attempts`} onClick={() => toggle(group.id)}>
-                          {open ? "▾" : "▸"}
-                        </button>
-                      ) : null
-                    }
-                  />,
-                  ...(retried && open
-                    ? group.entries.map((entry) => (
-                        <EntryRow key={`${group.id}:${entry.seq}`} entry={entry} attempt selected={selected === entry.seq} onSelect={() => setSelected(entry.seq)} chain={null} expander={null} />
-                      ))
-                    : []),
-                ];
-              })}
-            </tbody>
-          </table>
-        </div>
+        <FixedTable class="journal" caption="Public requests, newest first; choose one to see its headers and bodies." columns={columns} minWidth={{ wide: "1020px", narrow: "780px" }}>
+          <tbody>
+            {groups.map((group) => {
+              const last = group.entries[group.entries.length - 1];
+              if (!last) return null;
+              const retried = group.entries.length > 1;
+              const open = expanded.has(group.id);
+              return [
+                <EntryRow
+                  key={group.id}
+                  entry={last}
+                  selected={selected === last.seq}
+                  onSelect={() => setSelected(last.seq)}
+                  chain={retried ? group.chain : null}
+                  expander={
+                    retried ? (
+                      <button type="button" class="expander" aria-expanded={open} aria-label={`${open ? "Hide" : "Show"} the ${group.entries.length} attempts`} onClick={() => toggle(group.id)}>
+                        {open ? "▾" : "▸"}
+                      </button>
+                    ) : null
+                  }
+                />,
+                ...(retried && open
+                  ? group.entries.map((entry) => (
+                      <EntryRow key={`${group.id}:${entry.seq}`} entry={entry} attempt selected={selected === entry.seq} onSelect={() => setSelected(entry.seq)} chain={null} expander={null} />
+                    ))
+                  : []),
+              ];
+            })}
+          </tbody>
+        </FixedTable>
         {groups.length === 0 ? <p class="muted empty">{entries.length === 0 ? "No requests yet: anything sent to /public/v1 shows up here as it happens." : "No request fits the filters."}</p> : null}
       </Section>
       {chosen ? <EntryDetail key={chosen.seq} entry={chosen} onClose={() => setSelected(null)} /> : null}
@@ -242,18 +201,16 @@ function EntryDetail(props: { entry: JournalEntry; onClose: () => void }) {
     }
   };
   return (
-    <Section
-      title={`Request ${entry.seq}`}
+    <DetailSection
+      kind="Request"
+      name={String(entry.seq)}
+      plain
       id="entry-detail"
+      onClose={props.onClose}
       actions={
-        <>
-          <button type="button" onClick={() => void copy()}>
-            Copy as curl
-          </button>
-          <button type="button" onClick={props.onClose}>
-            Close
-          </button>
-        </>
+        <button type="button" onClick={() => void copy()}>
+          Copy as curl
+        </button>
       }
     >
       <p class="muted small copy-status" role="status">
@@ -282,10 +239,10 @@ function EntryDetail(props: { entry: JournalEntry; onClose: () => void }) {
         <dt>Duration</dt>
         <dd>{entry.durationMs.toFixed(2)} ms</dd>
       </dl>
-      <HeadersBlock label="Request headers" headers={entry.requestHeaders ?? {}} dropped={entry.headersDropped?.request ?? 0} none="none" />
+      <HeadersBlock label="Request headers" headers={entry.requestHeaders} dropped={entry.headersDropped?.request ?? 0} none="none" />
       <p class="muted small">Authorization, Cookie and Proxy-Authorization are never journaled.</p>
       <JsonBlock label="Request body" value={entry.requestBody} />
-      <HeadersBlock label="Response headers" headers={entry.responseHeaders ?? null} dropped={entry.headersDropped?.response ?? 0} none="none: no response was sent" />
+      <HeadersBlock label="Response headers" headers={entry.responseHeaders} dropped={entry.headersDropped?.response ?? 0} none="none: no response was sent" />
       <JsonBlock label="Response body" value={entry.responseBody} />
       <figure class="curl">
         <figcaption>As curl</figcaption>
@@ -301,6 +258,6 @@ function EntryDetail(props: { entry: JournalEntry; onClose: () => void }) {
           Set <code>CDP_TOKEN</code> to a token of workspace {entry.workspace ?? "the request's"} first: the journal never keeps the token that was sent.
         </p>
       </figure>
-    </Section>
+    </DetailSection>
   );
 }

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { controlAuth } from "./auth.js";
-import type { JobEvent, JournalEntry } from "./types.js";
+import type { JobEvent, JournalEntry } from "../../domain/control-plane.js";
 
 export type LiveEvent =
   | { kind: "entry"; entry: JournalEntry }

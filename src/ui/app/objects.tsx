@@ -1,12 +1,25 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { control, errorText, query } from "./api.js";
-import { ClipCell, countOf, dateTimeOf, ErrorNote, Field, JsonBlock, Section, show } from "./components.js";
+import type { Collision, Identifier, ObjectInfo, RowOrder, RowsPage, RowView } from "../../domain/control-plane.js";
+import { control, errorText, query, settle } from "./api.js";
+import { ClipCell, countOf, dateTimeOf, DetailSection, ErrorNote, Field, FixedTable, JsonBlock, Section, Select, show, type Column } from "./components.js";
 import { useDebounced, useLiveEvents, type LiveFeed } from "./live.js";
-import type { Collision, Identifier, ObjectInfo, RowOrder, RowsPage, RowView } from "./types.js";
 
 const PAGE = 100;
 /** The control plane's largest page: a live refetch re-reads at most this many of the rows shown. */
 const MAX_PAGE = 1000;
+const orders: { value: RowOrder; label: string }[] = [
+  { value: "newest", label: "newest first" },
+  { value: "oldest", label: "oldest first" },
+];
+
+/**
+ * The row id, the identity keys, the time of the last write. The primary key (an email, usually)
+ * is the longest value a row shows: it is given room when there is some.
+ */
+function rowColumns(object: ObjectInfo): Column[] {
+  const keys = object.identityKeys.map((key): Column => (key === object.primaryKey ? { heading: key, wide: "24%", narrow: "auto" } : { heading: key }));
+  return [{ heading: "Row", wide: "160px", narrow: "120px" }, ...keys, { heading: "Updated", wide: "164px", narrow: "148px" }];
+}
 
 export function ObjectsView(props: { workspace: string; objects: ObjectInfo[]; feed: LiveFeed }) {
   const { workspace, objects, feed } = props;
@@ -93,25 +106,17 @@ export function ObjectsView(props: { workspace: string; objects: ObjectInfo[]; f
         }
       >
         <div class="toolbar">
-          <Field label="Object">
-            {(id) => (
-              <select id={id}
-                value={object.objectName}
-                onChange={(event) => {
-                  setObjectName(event.currentTarget.value);
-                  setField("");
-                  setSearch(null);
-                  setSelected(null);
-                }}
-              >
-                {objects.map((candidate) => (
-                  <option key={candidate.objectName} value={candidate.objectName}>
-                    {candidate.objectName}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
+          <Select
+            label="Object"
+            value={object.objectName}
+            options={objects.map((candidate) => candidate.objectName)}
+            onChange={(value) => {
+              setObjectName(value);
+              setField("");
+              setSearch(null);
+              setSelected(null);
+            }}
+          />
           <form
             class="inline-form"
             role="search"
@@ -121,17 +126,7 @@ export function ObjectsView(props: { workspace: string; objects: ObjectInfo[]; f
               setSearch(value.trim() === "" ? null : { field: searchField, value: value.trim() });
             }}
           >
-            <Field label="Identity key">
-              {(id) => (
-                <select id={id} value={searchField} onChange={(event) => setField(event.currentTarget.value)}>
-                  {object.identityKeys.map((key) => (
-                    <option key={key} value={key}>
-                      {key}
-                    </option>
-                  ))}
-                </select>
-              )}
-            </Field>
+            <Select label="Identity key" value={searchField} options={object.identityKeys} onChange={setField} />
             <Field label="Value">
               {(id) => (
                 <input id={id} type="search" value={value} onInput={(event) => setValue(event.currentTarget.value)} placeholder="exact value" spellcheck={false} />
@@ -150,14 +145,7 @@ export function ObjectsView(props: { workspace: string; objects: ObjectInfo[]; f
               </button>
             ) : null}
           </form>
-          <Field label="Order">
-            {(id) => (
-              <select id={id} value={order} onChange={(event) => setOrder(event.currentTarget.value === "oldest" ? "oldest" : "newest")}>
-                <option value="newest">newest first</option>
-                <option value="oldest">oldest first</option>
-              </select>
-            )}
-          </Field>
+          <Select label="Order" value={order} options={orders} onChange={(value) => setOrder(value === "oldest" ? "oldest" : "newest")} />
         </div>
         {/* Beside the search form: a refused search (say, a number field given text) says why right here. */}
         <ErrorNote error={error} />
@@ -165,56 +153,39 @@ export function ObjectsView(props: { workspace: string; objects: ObjectInfo[]; f
           Policy <strong>{object.collisionPolicy}</strong>; identity keys {object.identityKeys.join(", ")}.{" "}
           {colliding.size > 0 ? <span class="badge warn">{collisions.length} collision{collisions.length === 1 ? "" : "s"}</span> : null}
         </p>
-        <div class="table-wrap">
-          <table class="rows fixed" aria-busy={loading}>
-            <caption class="sr-only">
-              Rows of {object.objectName} in workspace {workspace}, {order} first; choose one to see all its fields.
-            </caption>
-            <colgroup>
-              <col class="c-row" />
-              {object.identityKeys.map((key) => (
-                <col key={key} class={key === object.primaryKey ? "c-primary" : undefined} />
-              ))}
-              <col class="c-updated" />
-            </colgroup>
-            <thead>
-              <tr>
-                <th scope="col">Row</th>
+        <FixedTable
+          class="rows"
+          busy={loading}
+          caption={`Rows of ${object.objectName} in workspace ${workspace}, ${order} first; choose one to see all its fields.`}
+          columns={rowColumns(object)}
+          minWidth={{ wide: "860px", narrow: "720px" }}
+        >
+          <tbody>
+            {rows.map((row) => (
+              <tr
+                key={row.rowId}
+                class={`${colliding.has(row.rowId) ? "collision" : ""} ${selected === row.rowId ? "selected" : ""}`}
+                onClick={() => setSelected(row.rowId)}
+              >
+                <td>
+                  {/* Cut at the start: a row id's tail is what tells two rows apart. */}
+                  <button type="button" class="link mono tail-id" title={row.rowId} aria-pressed={selected === row.rowId} onClick={() => setSelected(row.rowId)}>
+                    {row.rowId}
+                  </button>
+                  {colliding.has(row.rowId) ? (
+                    <span class="badge warn" title="An identifier of this row is held by another row too">
+                      collision
+                    </span>
+                  ) : null}
+                </td>
                 {object.identityKeys.map((key) => (
-                  <th key={key} scope="col">
-                    {key}
-                  </th>
+                  <ClipCell key={key} text={show(row.fields[key])} />
                 ))}
-                <th scope="col">Updated</th>
+                <td class="when">{dateTimeOf(row.updatedAt)}</td>
               </tr>
-            </thead>
-            <tbody>
-              {rows.map((row) => (
-                <tr
-                  key={row.rowId}
-                  class={`${colliding.has(row.rowId) ? "collision" : ""} ${selected === row.rowId ? "selected" : ""}`}
-                  onClick={() => setSelected(row.rowId)}
-                >
-                  <td>
-                    {/* Cut at the start: a row id's tail is what tells two rows apart. */}
-                    <button type="button" class="link mono tail-id" title={row.rowId} aria-pressed={selected === row.rowId} onClick={() => setSelected(row.rowId)}>
-                      {row.rowId}
-                    </button>
-                    {colliding.has(row.rowId) ? (
-                      <span class="badge warn" title="An identifier of this row is held by another row too">
-                        collision
-                      </span>
-                    ) : null}
-                  </td>
-                  {object.identityKeys.map((key) => (
-                    <ClipCell key={key} text={show(row.fields[key])} />
-                  ))}
-                  <td class="when">{dateTimeOf(row.updatedAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+            ))}
+          </tbody>
+        </FixedTable>
         {rows.length === 0 && !loading ? <p class="muted empty">{search ? `No row with ${search.field} = ${search.value}.` : "No rows yet in this workspace."}</p> : null}
         {nextCursor ? (
           <p class="more">
@@ -255,30 +226,18 @@ function RowDetail(props: {
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     setIdentifiers(null);
-    control<{ identifiers: Identifier[] }>("GET", `/records/${encodeURIComponent(object.objectName)}/${encodeURIComponent(row.rowId)}/identifiers${query({ workspace })}`)
-      .then((data) => {
+    void settle(control<{ identifiers: Identifier[] }>("GET", `/records/${encodeURIComponent(object.objectName)}/${encodeURIComponent(row.rowId)}/identifiers${query({ workspace })}`), {
+      apply: (data) => {
         setIdentifiers(data.identifiers);
         setError(null);
-      })
-      .catch((failure: unknown) => setError(errorText(failure)));
+      },
+      onError: setError,
+    });
   }, [row.rowId, row.updatedAt, workspace]);
 
   const fieldNames = Object.keys(row.fields).sort((a, b) => Number(object.identityKeys.includes(b)) - Number(object.identityKeys.includes(a)) || a.localeCompare(b));
   return (
-    <Section
-      title={`Row ${row.rowId}`}
-      heading={
-        <>
-          Row <span class="mono heading-id">{row.rowId}</span>
-        </>
-      }
-      id="row-detail"
-      actions={
-        <button type="button" onClick={props.onClose}>
-          Close
-        </button>
-      }
-    >
+    <DetailSection kind="Row" name={row.rowId} id="row-detail" onClose={props.onClose}>
       <dl class="facts">
         <dt>Created</dt>
         <dd>{dateTimeOf(row.createdAt)}</dd>
@@ -347,6 +306,6 @@ function RowDetail(props: {
         </>
       ) : null}
       <JsonBlock label="Row as JSON" value={row.fields} />
-    </Section>
+    </DetailSection>
   );
 }

@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { MatchersV3, PactV4 } from "@pact-foundation/pact";
 import { describe, expect, it } from "vitest";
 import { CdpApiError, CdpClient, type RowError } from "../../../src/client/index.js";
+import { GUIDE_ORDER } from "../../helpers/records.js";
 
 /**
  * The reference client's contract with the CDP Records API. Each test runs the real CdpClient
@@ -61,7 +62,7 @@ async function failure(promise: Promise<unknown>): Promise<CdpApiError> {
 
 describe("the CDP client's contract with the Records API", () => {
   it("appends an order", async () => {
-    const order = { order_id: "ord_9182", customer_email: "jane@example.com", total: 129.99, currency: "USD", placed_at: "2026-04-21T15:30:00Z" };
+    const order = GUIDE_ORDER;
     await pact
       .addInteraction()
       .uponReceiving("an append of one order")

@@ -1,9 +1,9 @@
-import { execFile } from "node:child_process";
 import { copyFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { findProviderState, providerStates } from "../../../src/contract/provider-states.js";
 import { summarisePacts, verifyPacts } from "../../../src/contract/verify.js";
+import { runCli } from "../../helpers/cli.js";
 import { tempDir } from "../../helpers/emulator.js";
 
 /**
@@ -80,13 +80,7 @@ describe("provider state sentences", () => {
 });
 
 describe("cdp-emulator verify", () => {
-  const cli = resolve(import.meta.dirname, "../../../dist/cli.js");
-  const run = (args: string[]) =>
-    new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
-      execFile(process.execPath, [cli, ...args], { timeout: 60_000 }, (error, stdout, stderr) => {
-        done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-      });
-    });
+  const run = (args: string[]) => runCli(args, { cwd: process.cwd(), timeoutMs: 60_000 });
 
   it("verifies the pacts in a folder, prints Pact's report and exits 0", async () => {
     const result = await run(["verify", "--pact", PACTS]);

@@ -1,5 +1,11 @@
+import type { JournalEntry, JournalFilter } from "../domain/control-plane.js";
 import { ApiError } from "../domain/errors.js";
-import { defaultJournalQueryLimit, invalidParam, maxJournalQueryLimit, parseSince, type JournalFilter } from "../runtime/journal.js";
+import { defaultJournalQueryLimit, invalidParam, maxJournalQueryLimit, parseSince, type Journal } from "../runtime/journal.js";
+
+/**
+ * The journal as a test reads it: which requests arrived and what they were answered, filtered,
+ * counted, or cleared between test cases.
+ */
 
 const filterParams = ["operation", "object", "status", "idempotencyKey", "workspace", "since", "limit"] as const;
 
@@ -55,3 +61,29 @@ function single(query: Record<string, unknown>, param: string): string | undefin
   return value;
 }
 
+export class JournalQueries {
+  readonly #journal: Journal;
+
+  constructor(deps: { journal: Journal }) {
+    this.#journal = deps.journal;
+  }
+
+  /** The most recent `limit` entries the filter keeps. */
+  entries(query: JournalFilter & { limit: number }): { entries: JournalEntry[] } {
+    const { limit, ...filter } = query;
+    return { entries: this.#journal.query(filter, limit) };
+  }
+
+  /** How many entries the filter keeps, whatever the limit. */
+  count(query: JournalFilter & { limit?: number }): { count: number } {
+    const { limit: _limit, ...filter } = query;
+    return { count: this.#journal.count(filter) };
+  }
+
+  /** Empties the journal; answers how many entries went. */
+  clear(): { cleared: number } {
+    const cleared = this.#journal.size;
+    this.#journal.clear();
+    return { cleared };
+  }
+}

@@ -1,0 +1,123 @@
+import type { Scenario, ScenarioCatalogue } from "../chaos/scenarios.js";
+import type { FaultRules } from "../chaos/faults.js";
+import type { ClockState, ScenarioSummary } from "../domain/control-plane.js";
+import { ApiError } from "../domain/errors.js";
+import type { ObjectRegistry } from "../domain/object-schema.js";
+import type { EmulatorClock } from "../runtime/clock.js";
+import type { RateLimiter, RateLimits } from "../runtime/rate-limiter.js";
+import type { Store } from "../store/store.js";
+import { seedRecords } from "./seeding.js";
+
+export interface ScenarioDeps {
+  catalogue: ScenarioCatalogue;
+  store: Store;
+  objects: ObjectRegistry;
+  faults: FaultRules;
+  rateLimiter: RateLimiter;
+  clock: EmulatorClock;
+  newRecordId: () => string;
+}
+
+export interface ScenarioApplied {
+  applied: string;
+  /** Ids of the fault rules the scenario added. */
+  faults: string[];
+  rateLimits: RateLimits;
+  clock: Pick<ClockState, "now" | "frozen">;
+  /** Object → records written (inserted or upserted). */
+  seeded: Record<string, number>;
+}
+
+/** What GET /_emulator/scenarios answers: the catalogue and the scenario last applied. */
+export interface ScenarioOverview {
+  scenarios: ScenarioSummary[];
+  active: string | null;
+}
+
+const SCENARIO_SOURCE = "scenario:";
+
+/**
+ * Applies scenarios and remembers the last one applied. A scenario changes only what it names,
+ * with one exception: the fault rules an earlier scenario added are always removed (rules added
+ * through POST /_emulator/faults stay), so applying `happy-path` ends any earlier scenario's
+ * faults. Seeding runs first, in one transaction; only once it has committed are the rate
+ * limits, fault rules and clock changed, so a scenario whose seed is refused changes nothing.
+ */
+export class ScenarioRunner {
+  readonly #deps: ScenarioDeps;
+  #active: string | null = null;
+
+  constructor(deps: ScenarioDeps) {
+    this.#deps = deps;
+  }
+
+  /** The name of the last scenario applied, or null. */
+  get active(): string | null {
+    return this.#active;
+  }
+
+  list(): Scenario[] {
+    return this.#deps.catalogue.list();
+  }
+
+  overview(): ScenarioOverview {
+    return {
+      scenarios: this.list().map(({ name, description, file }) => ({ name, description, file })),
+      active: this.#active,
+    };
+  }
+
+  /** A full reset removed the scenario's fault rules: it is no longer active. */
+  forgetActive(): void {
+    this.#active = null;
+  }
+
+  /** By name; 404 NOT_FOUND when there is no such scenario. */
+  apply(name: string): ScenarioApplied {
+    const scenario = this.#deps.catalogue.get(name);
+    if (!scenario) {
+      const names = this.list().map((candidate) => candidate.name);
+      throw new ApiError("NOT_FOUND", `No scenario "${name}"; GET /_emulator/scenarios lists them (${names.join(", ") || "none loaded"})`, {
+        details: { path: "name", value: name },
+      });
+    }
+    return this.applyScenario(scenario);
+  }
+
+  applyScenario(scenario: Scenario): ScenarioApplied {
+    const { store, objects, faults, rateLimiter, clock, newRecordId } = this.#deps;
+    // Seed rows carry the scenario's time when it sets the clock, as if written after the change.
+    const now = scenario.clock?.set !== undefined ? Date.parse(scenario.clock.set) : clock.now();
+    let seeded: Record<string, number> = {};
+    if (scenario.seed) {
+      try {
+        seeded = seedRecords({ store, objects, newRecordId }, scenario.seed, now);
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+        throw new ApiError(
+          error.kind === "REQUEST_SCHEMA" ? "REQUEST_INVALID" : error.kind,
+          `${error.message} (scenario "${scenario.name}" was not applied; nothing changed)`,
+          { details: { ...error.details, scenario: scenario.name } },
+        );
+      }
+    }
+
+    if (scenario.rateLimits) rateLimiter.configure(scenario.rateLimits);
+    // The clock first: a rule's `forSeconds` counts from the scenario's time.
+    if (scenario.clock?.set !== undefined) clock.set(now);
+    if (scenario.clock?.freeze === true) clock.freeze();
+    if (scenario.clock?.freeze === false) clock.unfreeze();
+    faults.clear((rule) => rule.source.startsWith(SCENARIO_SOURCE));
+    const ruleIds = scenario.faults.map((rule) => faults.add(rule, `${SCENARIO_SOURCE}${scenario.name}`).id);
+
+    this.#active = scenario.name;
+    const state = clock.state();
+    return {
+      applied: scenario.name,
+      faults: ruleIds,
+      rateLimits: rateLimiter.limits(),
+      clock: { now: state.now, frozen: state.frozen },
+      seeded,
+    };
+  }
+}
