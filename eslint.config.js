@@ -71,6 +71,24 @@ export default tseslint.config(
   ...layer("src/api", ["domain", "services", "http"], ["store", "runtime", "chaos"]),
   ...layer("src/control", ["domain", "services", "http"], ["store", "runtime", "chaos", "config"]),
   {
+    // The dashboard is browser code that talks to /_emulator over HTTP: of the server it may
+    // import only the shared words and shapes in domain/ (types and constants, no Node).
+    files: ["src/ui/app/**/*.{ts,tsx}"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["../../*", "!../../domain", "../../domain/*", "!../../domain/vocabulary.js", "!../../domain/control-plane.js"],
+              message: "src/ui/app may import only domain/vocabulary.js and domain/control-plane.js of the server.",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The client ships to applications that talk to the real API: it may import only itself.
     files: ["src/client/**/*.ts"],
     rules: {

@@ -1,4 +1,5 @@
 import type { FaultAction, FaultStatus } from "../domain/control-plane.js";
+import { faultStatuses } from "../domain/vocabulary.js";
 
 export type { FaultAction, FaultStatus };
 import { ApiError, type ErrorKind } from "../domain/errors.js";
@@ -19,7 +20,7 @@ export interface AppliedFault {
   label: string;
 }
 
-export const faultStatuses: readonly FaultStatus[] = [409, 429, 500, 502, 503, 504];
+export { faultStatuses };
 
 
 /** Longest delay, jitter or hold: beyond this a timer is a hung test, not a fault. */

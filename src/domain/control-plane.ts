@@ -1,4 +1,4 @@
-import type { JobState, OperationName } from "./vocabulary.js";
+import type { FaultStatus, JobState, OperationName } from "./vocabulary.js";
 
 /**
  * The control plane's shapes (`/_emulator`): what the server keeps and answers, what the shipped
@@ -7,7 +7,7 @@ import type { JobState, OperationName } from "./vocabulary.js";
  * dashboard's bundle imports this file, so it names nothing of Node).
  */
 
-export type FaultStatus = 409 | 429 | 500 | 502 | 503 | 504;
+export type { FaultStatus };
 
 export interface FaultAction {
   status?: FaultStatus;

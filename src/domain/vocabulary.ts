@@ -11,6 +11,10 @@ export type OperationName = (typeof operationNames)[number];
 export const allScopes = ["records:write", "records:read", "metadata:read"] as const;
 export type Scope = (typeof allScopes)[number];
 
+/** The statuses a fault can answer with: the retryable failures the vendor's guides name. */
+export const faultStatuses = [409, 429, 500, 502, 503, 504] as const;
+export type FaultStatus = (typeof faultStatuses)[number];
+
 export const jobStates = ["queued", "processing", "completed", "failed"] as const;
 export type JobState = (typeof jobStates)[number];
 

@@ -105,7 +105,9 @@ export class ScenarioRunner {
     if (scenario.rateLimits) rateLimiter.configure(scenario.rateLimits);
     // The clock first: a rule's `forSeconds` counts from the scenario's time.
     if (scenario.clock?.set !== undefined) clock.set(now);
-    if (scenario.clock?.freeze === true) clock.freeze();
+    // Frozen at the instant it set, not a millisecond later: a scenario that sets and freezes the
+    // clock promises exactly that time.
+    if (scenario.clock?.freeze === true) clock.freeze(scenario.clock.set !== undefined ? now : undefined);
     if (scenario.clock?.freeze === false) clock.unfreeze();
     faults.clear((rule) => rule.source.startsWith(SCENARIO_SOURCE));
     const ruleIds = scenario.faults.map((rule) => faults.add(rule, `${SCENARIO_SOURCE}${scenario.name}`).id);

@@ -1,15 +1,10 @@
+import type { JobMetrics } from "../domain/control-plane.js";
 import type { JobState } from "../domain/vocabulary.js";
+
+export type { JobMetrics };
 import type { Database } from "./database.js";
 
 export type BatchOperation = "append-batch" | "upsert-batch";
-
-export interface JobMetrics {
-  totalRows: number;
-  processedRows: number;
-  insertedRows: number;
-  mergedRows: number;
-  invalidRows: number;
-}
 
 export interface JobRecord {
   seq: number;

@@ -1,3 +1,4 @@
+import type { RowOrder } from "../domain/control-plane.js";
 import type { IdentityLookup, StoredRow, WritePlan } from "../domain/identity.js";
 import type { CollisionPolicy, ObjectDefinition } from "../domain/object-schema.js";
 import type { Fields } from "../domain/validation.js";
@@ -45,7 +46,7 @@ export interface RowFilter {
 }
 
 /** The write order a list follows: `oldest` first (the default), or `newest` first. */
-export type RowOrder = "oldest" | "newest";
+export type { RowOrder };
 
 /** ` AND json_extract(fields, ?) = ?` per filter; its parameters come from `filterParams`. */
 const filterConditions = (filters: readonly RowFilter[]): string => filters.map(() => " AND json_extract(fields, ?) = ?").join("");

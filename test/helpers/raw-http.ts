@@ -17,7 +17,7 @@ export function rawRequest(url: string, request: string | Buffer, timeoutMs = 5_
   return new Promise((resolve, reject) => {
     const socket = connect({ host: hostname, port: Number(port) });
     const chunks: Buffer[] = [];
-    const timer = setTimeout(() => {
+    const timer = setTimeout(() => { // a bound in wall time: an answer that never comes fails the test
       socket.destroy();
       reject(new Error(`no complete answer within ${timeoutMs} ms`));
     }, timeoutMs);

@@ -51,6 +51,7 @@ export async function writeWithRetry(input: {
     const backoff = baseDelayMs * 2 ** attempt;
     const wait = Math.max(retryAfterSeconds * 1000, backoff);
     outcome.waitedMs.push(wait);
+    // Wall time on purpose, as a real client waits: the attempt before must have finished on the server.
     await new Promise((resolve) => setTimeout(resolve, wait));
   }
   return outcome;

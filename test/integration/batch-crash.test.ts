@@ -74,18 +74,22 @@ interface Accepted {
   data: { operation: string; objectName: string; jobId: string; state: string; acceptedRecords: number; statusPath: string };
 }
 
-async function listJobs(url: string): Promise<JobView[]> {
-  const jobs: JobView[] = [];
+/** Every item of a paged listing (`data[field]`), following `nextCursor`. */
+async function allPages<T>(url: string, field: string): Promise<T[]> {
+  const items: T[] = [];
   let cursor: string | null = null;
   do {
-    const query: string = cursor === null ? "" : `&cursor=${encodeURIComponent(cursor)}`;
-    const page = await call<{ data: { jobs: JobView[]; nextCursor: string | null } }>(`${url}/_emulator/jobs?limit=1000${query}`);
-    expect(page.status).toBe(200);
-    jobs.push(...page.body.data.jobs);
+    const page: JsonResponse<{ data: { [field: string]: unknown; nextCursor: string | null } }> = await call(
+      cursor === null ? url : `${url}&cursor=${encodeURIComponent(cursor)}`,
+    );
+    expect(page.status, page.text).toBe(200);
+    items.push(...(page.body.data[field] as T[]));
     cursor = page.body.data.nextCursor;
   } while (cursor !== null);
-  return jobs;
+  return items;
 }
+
+const listJobs = (url: string): Promise<JobView[]> => allPages(`${url}/_emulator/jobs?limit=1000`, "jobs");
 
 async function getJob(url: string, object: string, jobId: string): Promise<JobView> {
   const result = await call<{ data: JobView }>(`${url}/public/v1/records/${object}/jobs/${jobId}`);
@@ -93,40 +97,15 @@ async function getJob(url: string, object: string, jobId: string): Promise<JobVi
   return result.body.data;
 }
 
-async function jobErrors(url: string, object: string, jobId: string): Promise<RowErrorView[]> {
-  const errors: RowErrorView[] = [];
-  let cursor: string | null = null;
-  do {
-    const query: string = cursor === null ? "" : `&cursor=${encodeURIComponent(cursor)}`;
-    const page = await call<{ data: { errors: RowErrorView[]; nextCursor: string | null } }>(
-      `${url}/public/v1/records/${object}/jobs/${jobId}/errors?limit=100${query}`,
-    );
-    expect(page.status, page.text).toBe(200);
-    errors.push(...page.body.data.errors);
-    cursor = page.body.data.nextCursor;
-  } while (cursor !== null);
-  return errors;
-}
+const jobErrors = (url: string, object: string, jobId: string): Promise<RowErrorView[]> =>
+  allPages(`${url}/public/v1/records/${object}/jobs/${jobId}/errors?limit=100`, "errors");
 
 interface StoredRecord {
   rowId: string;
   fields: Record<string, unknown>;
 }
 
-async function listAllRecords(url: string, object: string): Promise<StoredRecord[]> {
-  const rows: StoredRecord[] = [];
-  let cursor: string | null = null;
-  do {
-    const query: string = cursor === null ? "" : `&cursor=${encodeURIComponent(cursor)}`;
-    const page = await call<{ data: { records: StoredRecord[]; nextCursor: string | null } }>(
-      `${url}/_emulator/records/${object}?limit=1000${query}`,
-    );
-    expect(page.status, page.text).toBe(200);
-    rows.push(...page.body.data.records);
-    cursor = page.body.data.nextCursor;
-  } while (cursor !== null);
-  return rows;
-}
+const listAllRecords = (url: string, object: string): Promise<StoredRecord[]> => allPages(`${url}/_emulator/records/${object}?limit=1000`, "records");
 
 /** Polls the public job status of every job until each is terminal; bounded. */
 async function waitForTerminal(url: string, jobs: readonly SentBatch[]): Promise<Map<string, JobView>> {

@@ -40,7 +40,7 @@ describe("batch writes", () => {
   });
   beforeEach(async () => {
     await env.control.reset();
-    await call(`${env.url}/_emulator/jobs/release`, { method: "POST" });
+    await env.control.jobs.release();
   });
 
   const send = <T = Accepted>(path: string, body: unknown, headers: Record<string, string> = {}) =>
@@ -217,7 +217,7 @@ describe("batch writes", () => {
   });
 
   it("holds jobs queued until released, so a poller sees queued then completed", async () => {
-    await call(`${env.url}/_emulator/jobs/hold`, { method: "POST" });
+    await env.control.jobs.hold();
     const response = await send("/records/profiles/upsert-batch", { records: [{ email: "held@example.com" }] });
     // Wall time on purpose: a hold that did not hold would have run the job by now.
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -233,11 +233,11 @@ describe("batch writes", () => {
   });
 
   it("sees a large job move forward through queued, processing and completed, never backwards", async () => {
-    await call(`${env.url}/_emulator/jobs/hold`, { method: "POST" });
+    await env.control.jobs.hold();
     const records = Array.from({ length: 10_000 }, (_, i) => ({ email: `big${i}@example.com`, tier: "gold" }));
     const response = await send("/records/profiles/upsert-batch", { records });
     const states: string[] = [(await getJob(response.body.data.statusPath)).state];
-    await call(`${env.url}/_emulator/jobs/release`, { method: "POST" });
+    await env.control.jobs.release();
     let last = 0;
     for (;;) {
       const job = await getJob(response.body.data.statusPath);
@@ -258,7 +258,7 @@ describe("batch writes", () => {
     expect(quick.headers.get("preference-applied")).toBe("wait=10");
     expect(quick.body.data).toMatchObject({ state: "completed", metrics: { insertedRows: 1 } });
 
-    await call(`${env.url}/_emulator/jobs/hold`, { method: "POST" });
+    await env.control.jobs.hold();
     const slow = await send("/records/profiles/upsert-batch", { records: [{ email: "w2@example.com" }] }, { Prefer: "wait=1" });
     expect(slow.status).toBe(202);
     expect(slow.body.data.state).toBe("queued");

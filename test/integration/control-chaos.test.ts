@@ -19,7 +19,7 @@ describe("rate limits, the clock and the journal over the control plane", () => 
   });
   beforeEach(async () => {
     clock.freeze(T0);
-    await call(`${env.url}/_emulator/reset`, { method: "POST" });
+    await env.control.reset();
     await call(`${env.url}/_emulator/rate-limits`, {
       method: "PUT",
       body: { single: { limit: 1000, windowSeconds: 1 }, batch: { limit: 100, windowSeconds: 1 } },
@@ -218,7 +218,7 @@ describe("a full reset", () => {
     try {
       await call(`${env.url}/_emulator/scenarios/write-races`, { method: "POST" });
       expect((await call<{ data: { active: string | null } }>(`${env.url}/_emulator/scenarios`)).body.data.active).toBe("write-races");
-      await call(`${env.url}/_emulator/reset`, { method: "POST" });
+      await env.control.reset();
       expect((await call<{ data: { active: string | null } }>(`${env.url}/_emulator/scenarios`)).body.data.active).toBeNull();
       expect((await call<{ data: { faults: unknown[] } }>(`${env.url}/_emulator/faults`)).body.data.faults).toEqual([]);
     } finally {

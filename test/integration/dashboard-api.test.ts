@@ -17,7 +17,7 @@ const upsert = (env: EmulatorOnDisk, record: Record<string, unknown>, headers: R
 describe("GET /_emulator/events", () => {
   const env = perSuite();
   afterEach(async () => {
-    await call(`${env.url}/_emulator/reset`, { method: "POST" });
+    await env.control.reset();
   });
 
   it("answers with an event stream and sends each journal entry as it is recorded, with its seq as the id", async () => {

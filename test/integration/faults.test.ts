@@ -16,7 +16,7 @@ const order = (id: string) => ({ order_id: id, total: 10, currency: "USD", place
 describe("injected faults", () => {
   const env = perSuite();
   beforeEach(async () => {
-    await call(`${env.url}/_emulator/reset`, { method: "POST" });
+    await env.control.reset();
   });
 
   const addFault = async (rule: unknown): Promise<Rule> => {

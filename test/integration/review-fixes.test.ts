@@ -92,7 +92,7 @@ describe("hardening found in review", () => {
 
   it("answers a Prefer: wait request with its 202 when the server stops, instead of holding shutdown", async () => {
     env = await startEmulatorOnDisk();
-    await call(`${env.url}/_emulator/jobs/hold`, { method: "POST" });
+    await env.control.jobs.hold();
     const waiting = call<{ data: { state: string } }>(`${env.url}/public/v1/records/profiles/upsert-batch`, {
       headers: { ...AUTH, Prefer: "wait=30" },
       body: { records: [{ email: "late@example.com" }] },

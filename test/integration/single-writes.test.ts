@@ -14,25 +14,32 @@ describe("single writes as the real-time writes guide shows them", () => {
     clock.freeze(Date.parse("2026-04-21T15:30:00.000Z"));
   });
 
-  it("appends an order and answers with the vendor's body, field for field", async () => {
-    const response = await call(`${api()}/records/orders/append`, {
-      headers: { ...AUTH, "Idempotency-Key": crypto.randomUUID() },
+  const documented = [
+    {
+      name: "appends an order and answers with the vendor's body, field for field",
+      path: "/records/orders/append",
       body: { record: GUIDE_ORDER },
+      data: { operation: "append", objectName: "orders", accepted: true, acceptedAt: "2026-04-21T15:30:00.000Z", acceptedRecords: 1 },
+      upsertResult: null,
+    },
+    {
+      name: "upserts a profile by email and answers with the guide's response, matchKey included",
+      path: "/records/profiles/upsert",
+      body: { record: { email: "jane@example.com", first_name: "Jane", tier: "gold", last_seen_at: "2026-04-21T15:30:00Z" }, matchKey: "email" },
+      data: { operation: "upsert", objectName: "profiles", accepted: true, acceptedAt: "2026-04-21T15:30:00.000Z", acceptedRecords: 1, matchKey: "email" },
+      upsertResult: "inserted",
+    },
+  ];
+  // A loop rather than it.each, so each test keeps its whole sentence as its name.
+  for (const { name, path, body, data, upsertResult } of documented) {
+    it(name, async () => {
+      const response = await call(`${api()}${path}`, { headers: { ...AUTH, "Idempotency-Key": crypto.randomUUID() }, body });
+      expect(response.status).toBe(200);
+      expect(response.body).toStrictEqual({ success: true, data });
+      expect(response.headers.get("x-emulator-record-id")).toMatch(/^rec_[0-9A-HJKMNP-TV-Z]{26}$/);
+      expect(response.headers.get("x-emulator-upsert-result")).toBe(upsertResult);
     });
-    expect(response.status).toBe(200);
-    expect(response.body).toStrictEqual({
-      success: true,
-      data: {
-        operation: "append",
-        objectName: "orders",
-        accepted: true,
-        acceptedAt: "2026-04-21T15:30:00.000Z",
-        acceptedRecords: 1,
-      },
-    });
-    expect(response.headers.get("x-emulator-record-id")).toMatch(/^rec_[0-9A-HJKMNP-TV-Z]{26}$/);
-    expect(response.headers.get("x-emulator-upsert-result")).toBeNull();
-  });
+  }
 
   it("appends a new row every time, even for identical records", async () => {
     const body = { record: { order_id: "ord_1", total: 5, currency: "EUR", placed_at: "2026-04-21T15:30:00Z" } };
@@ -41,29 +48,6 @@ describe("single writes as the real-time writes guide shows them", () => {
     expect(first.headers.get("x-emulator-record-id")).not.toBe(second.headers.get("x-emulator-record-id"));
     const rows = await call<{ data: { records: unknown[] } }>(`${env.url}/_emulator/records/orders?order_id=ord_1`);
     expect(rows.body.data.records).toHaveLength(2);
-  });
-
-  it("upserts a profile by email and answers with the guide's response, matchKey included", async () => {
-    const response = await call(`${api()}/records/profiles/upsert`, {
-      headers: { ...AUTH, "Idempotency-Key": crypto.randomUUID() },
-      body: {
-        record: { email: "jane@example.com", first_name: "Jane", tier: "gold", last_seen_at: "2026-04-21T15:30:00Z" },
-        matchKey: "email",
-      },
-    });
-    expect(response.status).toBe(200);
-    expect(response.body).toStrictEqual({
-      success: true,
-      data: {
-        operation: "upsert",
-        objectName: "profiles",
-        accepted: true,
-        acceptedAt: "2026-04-21T15:30:00.000Z",
-        acceptedRecords: 1,
-        matchKey: "email",
-      },
-    });
-    expect(response.headers.get("x-emulator-upsert-result")).toBe("inserted");
   });
 
   it("merges a second upsert into the same row and says so in X-Emulator-Upsert-Result", async () => {

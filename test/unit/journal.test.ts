@@ -12,7 +12,7 @@ import {
 import { parseJournalFilter } from "../../src/services/journal-query.js";
 import { resolveConfig } from "../../src/config.js";
 import { StartupError } from "../../src/domain/startup-error.js";
-import { ApiError } from "../../src/domain/errors.js";
+import { thrown } from "../helpers/thrown.js";
 
 const clock = new EmulatorClock();
 clock.freeze(Date.UTC(2024, 4, 1, 12, 0, 0));
@@ -52,16 +52,6 @@ function readBack(change: Partial<NewJournalEntry>): JournalEntry {
 /** `[[[…]]]` nested `depth` levels inside a record, like the hostile body of issue 12. */
 function deepBody(depth: number): Buffer {
   return Buffer.from(`{"record":{"email":"a@b.co"},"x":${"[".repeat(depth)}${"]".repeat(depth)}}`, "utf8");
-}
-
-function thrown(fn: () => unknown): ApiError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ApiError) return error;
-    throw error;
-  }
-  throw new Error("expected an ApiError");
 }
 
 describe("Journal", () => {

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import type { ObjectInfo } from "../../domain/control-plane.js";
 import { operationNames } from "../../domain/vocabulary.js";
 import { ErrorNote, Field, Section, Select, useSubmission, type Submission } from "./components.js";
+import { faultStatuses } from "../../domain/vocabulary.js";
 
 /**
  * The form that adds one fault rule: every field optional but the outcome, sent as typed, so the
@@ -11,7 +12,7 @@ import { ErrorNote, Field, Section, Select, useSubmission, type Submission } fro
 /** A rule as sent: loosely typed, because a field the person got wrong goes as they typed it. */
 export type RuleInput = { match?: Record<string, unknown>; action: Record<string, unknown>; schedule?: Record<string, unknown> };
 
-const statuses = ["409", "429", "500", "502", "503", "504"];
+const statuses = faultStatuses.map(String);
 
 interface FormState {
   operation: string;
