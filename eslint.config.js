@@ -70,6 +70,19 @@ export default tseslint.config(
   ...layer("src/http", ["domain", "services"], ["store", "runtime", "chaos", "config"]),
   ...layer("src/api", ["domain", "services", "http"], ["store", "runtime", "chaos"]),
   ...layer("src/control", ["domain", "services", "http"], ["store", "runtime", "chaos", "config"]),
+  // Outside the layers: the published test harness and the Pact provider may use the server.
+  ...layer("src/testing", ["domain", "server"], ["services"]),
+  ...layer("src/contract", ["config", "domain", "server", "testing"], []),
+  {
+    // The ControlClient talks HTTP to an emulator anywhere: of the emulator it names types only.
+    files: ["src/testing/control-client.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { patterns: [{ group: ["../*"], allowTypeImports: true, message: "control-client.ts imports only types of the emulator." }] },
+      ],
+    },
+  },
   {
     // The dashboard is browser code that talks to /_emulator over HTTP: of the server it may
     // import only the shared words and shapes in domain/ (types and constants, no Node).
@@ -80,8 +93,8 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ["../../*", "!../../domain", "../../domain/*", "!../../domain/vocabulary.js", "!../../domain/control-plane.js"],
-              message: "src/ui/app may import only domain/vocabulary.js and domain/control-plane.js of the server.",
+              group: ["../../*", "!../../domain", "../../domain/*", "!../../domain/vocabulary.js", "!../../domain/control-plane.js", "!../../domain/envelope.js"],
+              message: "src/ui/app may import only domain/vocabulary.js, domain/control-plane.js and domain/envelope.js of the server.",
             },
           ],
         },

@@ -1,3 +1,4 @@
+import type { Envelope, ErrorEnvelope, ErrorDetails, SuccessEnvelope } from "./envelope.js";
 import { previewValue } from "./json-safety.js";
 
 /**
@@ -31,26 +32,9 @@ export const errorCatalogue = {
 
 export type ErrorKind = keyof typeof errorCatalogue;
 
-export interface ErrorDetails {
-  path?: string;
-  value?: unknown;
-  [key: string]: unknown;
-}
+export type { ErrorDetails };
 
-/** The vendor's failure body; every non-2xx answer of the public API and the control plane. */
-export interface ErrorEnvelope {
-  success: false;
-  error: { code: string; message: string; details: ErrorDetails };
-}
-
-/** The vendor's success body. */
-export interface SuccessEnvelope<T = Record<string, unknown>> {
-  success: true;
-  data: T;
-}
-
-/** Whatever the API answers, before a caller has looked at `success`. */
-export type Envelope<T = Record<string, unknown>> = SuccessEnvelope<T> | ErrorEnvelope;
+export type { Envelope, ErrorEnvelope, SuccessEnvelope };
 
 export class ApiError extends Error {
   readonly kind: ErrorKind;

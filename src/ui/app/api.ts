@@ -1,3 +1,4 @@
+import type { Envelope } from "../../domain/envelope.js";
 import { controlAuth } from "./auth.js";
 
 /** The control plane over fetch: same origin, the `{success, data}` envelope unwrapped, the control token sent when there is one. */
@@ -15,11 +16,6 @@ export class ControlError extends Error {
   }
 }
 
-interface Envelope<T> {
-  success?: boolean;
-  data?: T;
-  error?: { code?: string; message?: string; details?: { path?: unknown } };
-}
 
 export async function control<T>(method: string, path: string, body?: unknown): Promise<T> {
   let response: Response;
@@ -42,15 +38,17 @@ export async function control<T>(method: string, path: string, body?: unknown): 
     parsed = undefined;
   }
   if (!response.ok || parsed?.success !== true) {
-    const at = parsed?.error?.details?.path;
+    // Whatever came back (a proxy's HTML page, a truncated body) is read defensively.
+    const error: Partial<Extract<Envelope<T>, { success: false }>["error"]> | undefined = parsed?.success === false ? parsed.error : undefined;
+    const at: unknown = error?.details?.path;
     throw new ControlError(
       response.status,
-      parsed?.error?.code ?? `HTTP_${response.status}`,
-      parsed?.error?.message ?? `${method} ${path}: HTTP ${response.status}`,
+      error?.code ?? `HTTP_${response.status}`,
+      error?.message ?? `${method} ${path}: HTTP ${response.status}`,
       typeof at === "string" && at !== "" ? at : null,
     );
   }
-  return parsed.data as T;
+  return parsed.data;
 }
 
 /** `?a=1&b=x` from the defined values, or "". */
