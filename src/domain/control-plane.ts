@@ -1,4 +1,4 @@
-import type { FaultStatus, JobState, OperationName } from "./vocabulary.js";
+import type { AuditRuleId, AuditVerdict, FaultStatus, JobState, OperationName } from "./vocabulary.js";
 
 /**
  * The control plane's shapes (`/_emulator`): what the server keeps and answers, what the shipped
@@ -236,4 +236,65 @@ export interface JobEvent {
   operation: string;
   state: JobState;
   metrics: JobMetrics;
+}
+
+/** One request as the retry audit sees it: a journal entry cut down to what the rules read. */
+export interface AuditAttempt {
+  seq: number;
+  /** Emulator-clock time (may be frozen or moved by a test). */
+  at: string;
+  /** Real, monotonic milliseconds when the request arrived (the journal's `wallMs`): waits are judged on this. */
+  wallMs: number;
+  durationMs: number;
+  method: string;
+  path: string;
+  operation: OperationName | null;
+  status: number | null;
+  idempotencyKey: string | null;
+  fault: string | null;
+  replayed: boolean;
+}
+
+/** The attempts of one logical write: one Idempotency-Key, or one body re-sent under new keys after a failure. */
+export interface AuditOperation {
+  operation: OperationName;
+  object: string | null;
+  /** The first attempt's key (null when it sent none). */
+  idempotencyKey: string | null;
+  /** True when a later attempt changed or dropped the key (grouped by identical body). */
+  keyChanged: boolean;
+  attempts: AuditAttempt[];
+}
+
+/** One broken rule instance, with the journal entries that broke it. */
+export interface AuditFinding {
+  message: string;
+  attempts: AuditAttempt[];
+}
+
+export interface AuditRuleResult {
+  id: AuditRuleId;
+  /** One line: what the rule asks. */
+  title: string;
+  /** Where the guides say so (guide file and section). */
+  source: string;
+  verdict: AuditVerdict;
+  /** How many operations (or polls, or responses) the rule judged; 0 means not exercised. */
+  exercised: number;
+  findings: AuditFinding[];
+}
+
+/** GET /_emulator/audit: the verdict per rule over one workspace's journal (optionally since a seq). */
+export interface AuditReport {
+  workspace: string;
+  since: number | null;
+  /** Journal entries of the workspace the audit read. */
+  entries: number;
+  /** The highest seq read, for the next `since`; null when none. */
+  lastSeq: number | null;
+  rules: AuditRuleResult[];
+  operations: AuditOperation[];
+  summary: { passed: number; failed: number; notExercised: number };
+  /** The tolerances the rules applied, so a report explains itself. */
+  tolerances: Record<string, number>;
 }

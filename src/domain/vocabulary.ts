@@ -22,3 +22,23 @@ export type JobState = (typeof jobStates)[number];
 export const TOKEN_PATTERN = /^[A-Za-z0-9._~+/-]+=*$/;
 /** Workspace names: safe in a URL, a file name and a log line without quoting. */
 export const WORKSPACE_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * The retry audit's rules (GET /_emulator/audit), each from the vendor's guides; an id never
+ * changes once published, since CI reports name their test cases by it.
+ */
+export const auditRuleIds = [
+  "idempotency-key-on-writes",
+  "same-key-on-retry",
+  "no-retry-on-client-error",
+  "honours-retry-after",
+  "backs-off",
+  "attempt-cap",
+  "polls-job-with-backoff",
+  "backpressure-when-low",
+  "lost-ack-replayed",
+] as const;
+export type AuditRuleId = (typeof auditRuleIds)[number];
+
+export const auditVerdicts = ["passed", "failed", "not-exercised"] as const;
+export type AuditVerdict = (typeof auditVerdicts)[number];
