@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 import globals from "globals";
 
-const srcFolders = ["api", "chaos", "client", "contract", "control", "domain", "http", "runtime", "seed", "services", "store", "testing", "ui"];
+const srcFolders = ["api", "chaos", "client", "contract", "control", "domain", "http", "run", "runtime", "seed", "services", "store", "testing", "ui"];
 const topFiles = ["cli", "config", "index", "server"];
 
 /**
@@ -73,6 +73,8 @@ export default tseslint.config(
   // Outside the layers: the published test harness and the Pact provider may use the server.
   ...layer("src/testing", ["domain", "server"], ["services"]),
   ...layer("src/contract", ["config", "domain", "server", "testing"], []),
+  // `cdp-emulator run` drives an emulator through its control plane, as any outside program would.
+  ...layer("src/run", ["config", "domain", "server", "testing"], []),
   {
     // The ControlClient talks HTTP to an emulator anywhere: of the emulator it names types only.
     files: ["src/testing/control-client.ts"],

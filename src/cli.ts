@@ -14,6 +14,7 @@ import { StartupError } from "./domain/startup-error.js";
 import { createEmulator, emulatorInternals, PUBLIC_BASE_PATH, readVersion } from "./server.js";
 import { createIdFactory } from "./store/ids.js";
 import { createStore, type Store } from "./store/store.js";
+import type { RunFlags } from "./run/args.js";
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -40,8 +41,9 @@ async function start(flags: RawSettings): Promise<void> {
   try {
     address = await emulator.start();
   } catch (error) {
-    // Nothing listens yet: stop() only releases the database (and its exclusive lock).
-    await emulator.stop();
+    // Nothing listens yet: stop() only releases the database (and its exclusive lock). Should
+    // that fail too, the reason start() failed is still the line worth printing.
+    await emulator.stop().catch(() => undefined);
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE") {
       fail(`port ${emulator.config.port} on ${emulator.config.host} is in use; pick another with --port (0 picks a free one)`);
@@ -229,7 +231,37 @@ export function buildProgram(): Command {
     .action(async (flags: VerifyFlags) => {
       await verify(flags);
     });
+  program
+    .command("run")
+    .description(
+      "run a command under each chaos scenario, each in a fresh workspace, then audit its retries and check its data; exit 1 on any failure",
+    )
+    .usage("[options] -- <command> [args...]")
+    .addOption(new Option("--scenario <name|file>", "a scenario to run under; repeatable (default: every scenario)").argParser(collect))
+    .addOption(new Option("--url <url>", "a running emulator's root to use (default: start one in memory on a free port)"))
+    .addOption(new Option("--junit <file>", "write JUnit XML: a testsuite per scenario, a testcase per rule"))
+    .addOption(new Option("--json <file>", "write the per-scenario reports as JSON"))
+    .addOption(new Option("--timeout <seconds>", "kill the command after this long, per scenario, and count it failed (default 300)"))
+    .argument("[command...]", "the command to run, after --, without a shell")
+    // Usage mistakes exit 2, as the other commands' do; help still exits 0.
+    .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
+    .action(async (command: string[], flags: RunFlags) => {
+      await run(flags, command);
+    });
   return program;
+}
+
+async function run(flags: RunFlags, command: string[]): Promise<void> {
+  // Loaded only for this command, as verify's Pact is.
+  const { certifyCommandLine } = await import("./run/main.js");
+  let exitCode: number;
+  try {
+    exitCode = await certifyCommandLine(flags, command);
+  } catch (error) {
+    if (error instanceof StartupError) fail(error.message, error.exitCode);
+    fail(`run failed: ${(error as Error).message}`, 1);
+  }
+  process.exit(exitCode);
 }
 
 interface VerifyFlags {

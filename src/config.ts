@@ -214,7 +214,7 @@ export const CONTROL_TOKEN_MIN_LENGTH = 16;
 export function checkControlToken(token: string): string {
   if (/\s/.test(token)) throw new StartupError("config", "--control-token must not contain whitespace (it is sent as \"Authorization: Bearer <token>\")");
   if (token.length < CONTROL_TOKEN_MIN_LENGTH) {
-    throw new StartupError("config", 
+    throw new StartupError("config",
       `--control-token must be at least ${CONTROL_TOKEN_MIN_LENGTH} characters (got ${token.length}); generate one with: openssl rand -hex 24`,
     );
   }
@@ -315,7 +315,7 @@ function parseCollisionPolicies(specs: string[]): Record<string, CollisionPolicy
   for (const spec of specs) {
     const [object, policy] = spec.split("=");
     if (!object || !policy || !(collisionPolicies as readonly string[]).includes(policy)) {
-      throw new StartupError("config", 
+      throw new StartupError("config",
         `--collision-policy "${spec}" must be object=policy, policy one of ${collisionPolicies.join(", ")} (for example profiles=merge)`,
       );
     }
@@ -364,7 +364,7 @@ function parseJournalMaxBytes(value: string): number {
   const unit = BYTE_UNITS[match?.[2]?.toLowerCase() ?? "-"];
   const bytes = match && unit !== undefined ? Math.floor(Number(match[1]) * unit) : Number.NaN;
   if (!(bytes >= JOURNAL_MAX_BYTES.min && bytes <= JOURNAL_MAX_BYTES.max)) {
-    throw new StartupError("config", 
+    throw new StartupError("config",
       `--journal-max-bytes must be a size from 1mb to 1gb: a number of bytes, or with a unit such as 64mb or 512kb (got "${value}")`,
     );
   }

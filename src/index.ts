@@ -23,6 +23,8 @@ export { startEmulator, type StartEmulatorOptions, type StartedEmulator } from "
 export {
   ControlClient,
   ControlPlaneError,
+  type AuditQuery,
+  type AuditReport,
   type ClockState,
   type ControlClientOptions,
   type FaultRule,

@@ -190,7 +190,7 @@ export class ScenarioCatalogue {
     }
     if (!isFile) {
       const names = this.list().map((scenario) => scenario.name);
-      throw new StartupError("scenario", 
+      throw new StartupError("scenario",
         `scenario "${ref}" is neither a scenario in ${this.dir} (${names.length > 0 ? names.join(", ") : "none there"}) nor a scenario file`,
       );
     }

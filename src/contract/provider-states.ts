@@ -1,3 +1,4 @@
+import { allScopes } from "../domain/vocabulary.js";
 import { encodeCursor } from "../domain/paging.js";
 import type { ControlClient } from "../testing/control-client.js";
 
@@ -25,7 +26,7 @@ export interface ProviderStateDefinition {
 /** The token a narrow or expired state makes when the interaction's params name none. */
 export const DEFAULT_EXPIRED_TOKEN = "expired-token";
 export const DEFAULT_NARROW_TOKEN = "narrow-token";
-const ALL_SCOPES = ["records:write", "records:read", "metadata:read"];
+const ALL_SCOPES: string[] = [...allScopes];
 
 const stringParam = (params: StateParams, name: string): string | undefined =>
   typeof params[name] === "string" ? params[name] : undefined;

@@ -115,7 +115,7 @@ export async function verifyPacts(options: VerifyOptions): Promise<PactSummary> 
   const summary = summarisePacts(expandPactPaths(options.pacts));
   const unknown = summary.states.filter((state) => !findProviderState(state));
   if (unknown.length > 0) {
-    throw new StartupError("pact-input", 
+    throw new StartupError("pact-input",
       `unknown provider state${unknown.length > 1 ? "s" : ""}: ${unknown.map((state) => `"${state}"`).join(", ")}.\n` +
         `The emulator knows: ${providerStates.map((state) => `"${state.sentence}"`).join(", ")}`,
     );

@@ -11,6 +11,7 @@ import { controlJsonBody } from "../http/json-body.js";
 import type { EmulatorClock } from "../runtime/clock.js";
 import type { Journal } from "../runtime/journal.js";
 import type { RateLimiter } from "../runtime/rate-limiter.js";
+import { Audit } from "../services/audit.js";
 import { ChaosControl } from "../services/chaos-control.js";
 import { EmulatorAdmin } from "../services/emulator-admin.js";
 import { Fixtures } from "../services/fixtures.js";
@@ -20,6 +21,7 @@ import { JournalQueries } from "../services/journal-query.js";
 import type { ScenarioRunner } from "../services/scenario-runner.js";
 import { WorkspaceAdmin } from "../services/workspaces.js";
 import type { Store } from "../store/store.js";
+import { registerAuditRoutes } from "./audit.js";
 import { registerChaosRoutes } from "./chaos.js";
 import { registerEventRoutes, type EventStream } from "./events.js";
 import { registerFixtureRoutes } from "./fixtures.js";
@@ -90,6 +92,7 @@ export function createControlRoutes(deps: ControlDeps): Router {
   registerScenarioRoutes(router, deps);
   registerSeedRoutes(router, { ...deps, workspaceOf });
   registerEventRoutes(router, deps);
+  registerAuditRoutes(router, { audit: new Audit(deps), workspaceOf });
 
   router.use((req: Request) => {
     throw new ApiError("NOT_FOUND", `No such control-plane endpoint: ${req.method} ${req.originalUrl.split("?")[0] ?? ""}`);

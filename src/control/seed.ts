@@ -1,7 +1,8 @@
 import type { Response, Router } from "express";
 import type { Clock } from "../runtime/clock.js";
 import { findObject } from "../services/objects.js";
-import { createSeedRequestParser, exportSeedLines, NDJSON_CONTENT_TYPE, seedGenerated, type SeedWriter } from "../services/seeding.js";
+import { NDJSON_CONTENT_TYPE } from "../domain/vocabulary.js";
+import { createSeedRequestParser, exportSeedLines, seedGenerated, type SeedWriter } from "../services/seeding.js";
 import { ok } from "./respond.js";
 import type { WorkspaceOf } from "./workspace-of.js";
 

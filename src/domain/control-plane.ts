@@ -82,6 +82,11 @@ export interface JournalEntry {
   seq: number;
   /** ISO timestamp from the emulator clock when the request arrived. */
   at: string;
+  /**
+   * Real milliseconds (`performance.timeOrigin + performance.now()`: monotonic, never frozen or
+   * moved by the emulator clock) when the request arrived; the retry audit judges waits on it.
+   */
+  wallMs: number;
   method: string;
   path: string;
   operation: string | null;

@@ -97,7 +97,7 @@ export function createSchemaCompiler(): (name: string, document: unknown) => Obj
     }
     const objectName = document.objectName ?? name;
     if (!/^[a-z][a-z0-9_]*$/.test(objectName)) {
-      throw new StartupError("schemas", 
+      throw new StartupError("schemas",
         `object name "${objectName}" must be lower-case letters, digits and underscores`,
       );
     }
@@ -107,7 +107,7 @@ export function createSchemaCompiler(): (name: string, document: unknown) => Obj
       if (!known.has(key)) throw new StartupError("schemas", `identityKeys: "${key}" is not a property`);
     }
     if (!document.identityKeys.includes(document.primaryKey)) {
-      throw new StartupError("schemas", 
+      throw new StartupError("schemas",
         `primaryKey "${document.primaryKey}" must be one of identityKeys (${document.identityKeys.join(", ")})`,
       );
     }
@@ -122,13 +122,13 @@ export function createSchemaCompiler(): (name: string, document: unknown) => Obj
       const property = document.properties[fieldName] ?? {};
       const type = property["type"];
       if (typeof type !== "string") {
-        throw new StartupError("schemas", 
+        throw new StartupError("schemas",
           `properties.${fieldName}: "type" must be one JSON type name (string, number, integer, boolean, object, array)`,
         );
       }
       const identity = document.identityKeys.includes(fieldName);
       if (identity && !IDENTITY_TYPES.has(type)) {
-        throw new StartupError("schemas", 
+        throw new StartupError("schemas",
           `properties.${fieldName}: an identity key must be a string, integer or number, not ${type}`,
         );
       }
@@ -176,9 +176,8 @@ export function createSchemaCompiler(): (name: string, document: unknown) => Obj
           if (value === null) continue;
           const validate = validators.get(fieldName);
           if (validate && !validate(value)) {
-            const problem = describeSchemaError(validate.errors?.[0], value, { base: `${basePath}.${fieldName}` });
-            // A nested field that is missing has no value to quote; null, as for a missing required field.
-            return { kind: "REQUEST_INVALID", message: problemText(problem), path: problem.path, value: problem.value ?? null };
+            const problem = describeSchemaError(validate.errors?.[0], value, { base: `${basePath}.${fieldName}`, wording: "vendor" });
+            return { kind: "REQUEST_INVALID", message: problem.message, path: problem.path, value: problem.value ?? null };
           }
         }
         return null;

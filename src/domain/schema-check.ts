@@ -84,10 +84,11 @@ const article = (word: string): string => (/^[aeiou]/.test(word) ? "an" : "a");
 export function describeSchemaError(
   error: ErrorObject | undefined,
   root: unknown,
-  options: { messages?: Readonly<Record<string, string>>; base?: string } = {},
+  options: { messages?: Readonly<Record<string, string>>; base?: string; wording?: "plain" | "vendor" } = {},
 ): SchemaProblem {
   const { messages = {}, base = "" } = options;
   if (!error) return { path: base, message: "is invalid", keyword: "unknown", schemaPath: "" };
+  if (options.wording === "vendor") return vendorProblem(error, root, base);
   const at = pointerToPath(error.instancePath, base);
   const data: unknown = "data" in error ? error.data : valueAtPointer(root, error.instancePath);
   // `quoted` is explicit, not a default parameter: passing `undefined` for a missing field must
@@ -147,4 +148,29 @@ export function describeSchemaError(
     default:
       return problem(at, error.message ?? "is invalid");
   }
+}
+
+/**
+ * A record value's problem as the public API has always worded it: ajv's own sentence (`must be
+ * string`, `must NOT have more than 3 characters`), the date-time and other formats spelled out,
+ * enum values quoted as JSON, and for a missing or unknown key inside an object field the path
+ * and value of that object. Clients may match on these messages, so they do not change with the
+ * control plane's friendlier wording above.
+ */
+function vendorProblem(error: ErrorObject, root: unknown, base: string): SchemaProblem {
+  const path = pointerToPath(error.instancePath, base);
+  const value = error.instancePath ? valueAtPointer(root, error.instancePath) : root;
+  let message = `${path}: ${error.message ?? "is invalid"}`;
+  if (error.keyword === "format") {
+    const format = String(error.params["format"]);
+    message =
+      format === "date-time"
+        ? `${path}: must be an ISO 8601 timestamp with a timezone offset, like 2026-04-21T15:30:00Z`
+        : `${path}: invalid ${format} format`;
+  } else if (error.keyword === "enum") {
+    const allowed = (error.params["allowedValues"] as unknown[]).map((allowedValue) => JSON.stringify(allowedValue));
+    message = `${path}: must be one of ${allowed.join(", ")}`;
+  }
+  // `message` already carries the path: the caller uses it whole (see problemText's counterpart below).
+  return { path, message, value, keyword: error.keyword, schemaPath: error.schemaPath };
 }

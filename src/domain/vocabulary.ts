@@ -18,6 +18,13 @@ export type FaultStatus = (typeof faultStatuses)[number];
 export const jobStates = ["queued", "processing", "completed", "failed"] as const;
 export type JobState = (typeof jobStates)[number];
 
+/** Seed data and exports: one JSON value per line. */
+export const NDJSON_CONTENT_TYPE = "application/x-ndjson";
+
+/** Batch write operations: the ones that become jobs. */
+export const batchOperations = ["append-batch", "upsert-batch"] as const;
+export type BatchOperation = (typeof batchOperations)[number];
+
 /** Bearer tokens: RFC 6750's b64token. */
 export const TOKEN_PATTERN = /^[A-Za-z0-9._~+/-]+=*$/;
 /** Workspace names: safe in a URL, a file name and a log line without quoting. */

@@ -24,7 +24,10 @@ function boundedJsonParser(limit: number): RequestHandler[] {
     type: () => true,
     verify: (_req, res, buffer) => {
       // A batch keeps the bytes it was sent rather than serializing 10 MB again; the journal keeps them too.
-      if (isExpressResponse(res)) res.locals.rawBody = buffer;
+      // Express hands its own response to the parser; were that ever not so, batch bytes and
+      // journal bodies would vanish silently, so fail loudly instead.
+      if (!isExpressResponse(res)) throw new Error("json body: the response is not Express's; cannot keep the raw body");
+      res.locals.rawBody = buffer;
       if (!isUtf8(buffer)) throw Object.assign(new Error("Request body is not valid UTF-8"), { type: INVALID_UTF8_ERROR_TYPE });
     },
   });

@@ -173,6 +173,9 @@ function serialize(result: OperationResult): SerializedResult {
 function journalStage(deps: { logger: Logger; journal: Journal; clock: Clock }): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     const started = process.hrtime.bigint();
+    // Real time beside the emulator clock's: a test may freeze that clock, but the retry audit
+    // must judge a client's waits as they really were.
+    const wallMs = performance.timeOrigin + performance.now();
     const at = new Date(deps.clock.now()).toISOString();
     // Every stage answers through res.send (res.json ends there too): keep what went out, so the
     // journal shows the response beside the request.
@@ -188,6 +191,7 @@ function journalStage(deps: { logger: Logger; journal: Journal; clock: Clock }):
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
       const entry = deps.journal.record({
         at,
+        wallMs,
         method: req.method,
         path: req.originalUrl.split("?")[0] ?? "",
         operation: res.locals.operation ?? null,

@@ -80,6 +80,7 @@ export const defaultJournalMaxBytes = 32 * 1024 * 1024;
  * after a full GC by the count: heapUsed + arrayBuffers grew about 515 bytes per entry beyond the
  * body bytes, with or without bodies; RSS grew about 800 to 850, the heap's own slack included.
  * Rounded up to 1 KB, so the budget bounds RSS, not just the heap.
+ * `wallMs`, added since, is one more number field (at most a 16-byte heap number): still within it.
  */
 export const journalEntryOverheadBytes = 1024;
 
@@ -155,6 +156,7 @@ export class Journal {
     const entry: RecordedJournalEntry = Object.freeze({
       seq: this.#nextSeq++,
       at: input.at,
+      wallMs: input.wallMs,
       method: input.method,
       path: input.path,
       operation: input.operation,

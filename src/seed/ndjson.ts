@@ -11,7 +11,7 @@ import { isPlainObject, type Fields } from "../domain/validation.js";
  * `workspace` may be left out on input (it means `default`); export always writes it.
  */
 
-export const NDJSON_CONTENT_TYPE = "application/x-ndjson";
+export { NDJSON_CONTENT_TYPE } from "../domain/vocabulary.js";
 export const DEFAULT_WORKSPACE = "default";
 
 export interface SeedLine {

@@ -1,3 +1,4 @@
+import type { BatchOperation } from "../domain/vocabulary.js";
 import { schemaCheck } from "../domain/schema-check.js";
 import type { ObjectDefinition, ObjectRegistry } from "../domain/object-schema.js";
 import { parseBatchWrite, type BatchWriteRequest } from "../domain/requests.js";
@@ -31,7 +32,6 @@ export interface FixtureRecords {
   workspace?: string;
 }
 
-type BatchOperation = "append-batch" | "upsert-batch";
 
 export interface FixtureJob {
   object: ObjectDefinition;

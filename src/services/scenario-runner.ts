@@ -2,6 +2,7 @@ import type { Scenario, ScenarioCatalogue } from "../chaos/scenarios.js";
 import type { FaultRules } from "../chaos/faults.js";
 import type { ClockState, ScenarioSummary } from "../domain/control-plane.js";
 import { ApiError } from "../domain/errors.js";
+import { WORKSPACE_PATTERN } from "../domain/vocabulary.js";
 import type { ObjectRegistry } from "../domain/object-schema.js";
 import type { EmulatorClock } from "../runtime/clock.js";
 import type { RateLimiter, RateLimits } from "../runtime/rate-limiter.js";
@@ -20,6 +21,8 @@ export interface ScenarioDeps {
 
 export interface ScenarioApplied {
   applied: string;
+  /** The workspace its fault rules and seed data were scoped to; absent when applied to every workspace. */
+  workspace?: string;
   /** Ids of the fault rules the scenario added. */
   faults: string[];
   rateLimits: RateLimits;
@@ -72,8 +75,16 @@ export class ScenarioRunner {
     this.#active = null;
   }
 
-  /** By name; 404 NOT_FOUND when there is no such scenario. */
-  apply(name: string): ScenarioApplied {
+  /**
+   * By name; 404 NOT_FOUND when there is no such scenario. With `workspace`, its fault rules match
+   * that workspace only and its seed data goes there, so several runs can share one emulator
+   * (`cdp-emulator run`); rate limits and the clock have no workspace and still change for all.
+   */
+  apply(name: string, options: { workspace?: unknown } = {}): ScenarioApplied {
+    const workspace = options.workspace;
+    if (workspace !== undefined && (typeof workspace !== "string" || !WORKSPACE_PATTERN.test(workspace))) {
+      throw new ApiError("REQUEST_INVALID", "workspace: must be 1-64 letters, digits, - or _", { details: { path: "workspace", value: workspace } });
+    }
     const scenario = this.#deps.catalogue.get(name);
     if (!scenario) {
       const names = this.list().map((candidate) => candidate.name);
@@ -81,17 +92,19 @@ export class ScenarioRunner {
         details: { path: "name", value: name },
       });
     }
-    return this.applyScenario(scenario);
+    return workspace === undefined ? this.applyScenario(scenario) : this.applyScenario(scenario, { workspace });
   }
 
-  applyScenario(scenario: Scenario): ScenarioApplied {
+  applyScenario(scenario: Scenario, options: { workspace?: string } = {}): ScenarioApplied {
+    const { workspace } = options;
     const { store, objects, faults, rateLimiter, clock, newRecordId } = this.#deps;
     // Seed rows carry the scenario's time when it sets the clock, as if written after the change.
     const now = scenario.clock?.set !== undefined ? Date.parse(scenario.clock.set) : clock.now();
     let seeded: Record<string, number> = {};
     if (scenario.seed) {
       try {
-        seeded = seedRecords({ store, objects, newRecordId }, scenario.seed, now);
+        const seed = workspace === undefined ? scenario.seed : { ...scenario.seed, workspace };
+        seeded = seedRecords({ store, objects, newRecordId }, seed, now);
       } catch (error) {
         if (!(error instanceof ApiError)) throw error;
         throw new ApiError(
@@ -109,17 +122,29 @@ export class ScenarioRunner {
     // clock promises exactly that time.
     if (scenario.clock?.freeze === true) clock.freeze(scenario.clock.set !== undefined ? now : undefined);
     if (scenario.clock?.freeze === false) clock.unfreeze();
-    faults.clear((rule) => rule.source.startsWith(SCENARIO_SOURCE));
-    const ruleIds = scenario.faults.map((rule) => faults.add(rule, `${SCENARIO_SOURCE}${scenario.name}`).id);
+    // A scoped scenario replaces only that workspace's earlier scoped rules, and an unscoped one
+    // only the unscoped ones, so a run sharing the emulator keeps its faults while others apply theirs.
+    const scope = workspace === undefined ? "" : `@${workspace}`;
+    faults.clear((rule) => rule.source.startsWith(SCENARIO_SOURCE) && (scope === "" ? !rule.source.includes("@") : rule.source.endsWith(scope)));
+    const ruleIds = scenario.faults.map(
+      (rule) => faults.add(workspace === undefined ? rule : scopedRule(rule, workspace), `${SCENARIO_SOURCE}${scenario.name}${scope}`).id,
+    );
 
-    this.#active = scenario.name;
+    if (workspace === undefined) this.#active = scenario.name;
     const state = clock.state();
     return {
       applied: scenario.name,
+      ...(workspace === undefined ? {} : { workspace }),
       faults: ruleIds,
       rateLimits: rateLimiter.limits(),
       clock: { now: state.now, frozen: state.frozen },
       seeded,
     };
   }
+}
+
+/** A scenario's rule input, matching one workspace's requests only. */
+function scopedRule(rule: Record<string, unknown>, workspace: string): Record<string, unknown> {
+  const match = typeof rule["match"] === "object" && rule["match"] !== null ? rule["match"] : {};
+  return { ...rule, match: { ...match, workspace } };
 }

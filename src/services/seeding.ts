@@ -14,7 +14,6 @@ import { DEFAULT_WORKSPACE, formatSeedLine, parseSeedLine, seedDataLines } from 
 import type { Store } from "../store/store.js";
 import { invalidBody } from "./invalid-body.js";
 
-export { NDJSON_CONTENT_TYPE } from "../seed/ndjson.js";
 
 /**
  * Seeding and export: generated records (POST /_emulator/seed, `cdp-emulator seed`), a user's

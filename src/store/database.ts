@@ -138,7 +138,7 @@ export function openDatabase(path: string): Database {
   } catch (error) {
     db.close();
     if ((error as { code?: string }).code?.startsWith("SQLITE_BUSY")) {
-      throw new StartupError("database-in-use", 
+      throw new StartupError("database-in-use",
         `database ${path} is in use by another process (one cdp-emulator per database file); stop it or pass another --db`,
       );
     }

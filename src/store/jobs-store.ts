@@ -1,10 +1,11 @@
+import type { BatchOperation } from "../domain/vocabulary.js";
 import type { JobMetrics } from "../domain/control-plane.js";
 import type { JobState } from "../domain/vocabulary.js";
 
 export type { JobMetrics };
 import type { Database } from "./database.js";
 
-export type BatchOperation = "append-batch" | "upsert-batch";
+export type { BatchOperation };
 
 export interface JobRecord {
   seq: number;

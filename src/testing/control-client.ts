@@ -4,7 +4,7 @@
  * the same process, another process or a container.
  */
 // Types only: erased at build time, so the runtime still imports nothing of the emulator.
-import type { FaultAction, FaultMatch, FaultRule, FaultSchedule, JournalEntry, JournalFilter, ScenarioSummary } from "../domain/control-plane.js";
+import type { AuditReport, FaultAction, FaultMatch, FaultRule, FaultSchedule, JournalEntry, JournalFilter, ScenarioSummary } from "../domain/control-plane.js";
 import type { ClockView } from "../services/chaos-control.js";
 import type { ScenarioApplied } from "../services/scenario-runner.js";
 import type { SeedResult } from "../services/seeding.js";
@@ -54,6 +54,14 @@ export type JournalQuery = JournalFilter & { limit?: number };
 
 /** As the journal keeps it (request and response bodies included); one type for both sides. */
 export type { JournalEntry } from "../domain/control-plane.js";
+
+/** Which journal the retry audit judges: a workspace's (`default` when absent), after a seq when given. */
+export interface AuditQuery {
+  workspace?: string;
+  /** A journal seq: only entries after it are judged (the `lastSeq` of an earlier report, say). */
+  since?: number;
+}
+export type { AuditReport };
 
 
 export class ControlPlaneError extends Error {
@@ -164,8 +172,12 @@ export class ControlClient {
 
   readonly scenarios = {
     list: (): Promise<{ scenarios: ScenarioSummary[]; active: string | null }> => this.request("GET", "/scenarios"),
-    /** Loads a scenario by name (faults, rate limits, clock, seed data). */
-    apply: (name: string): Promise<ScenarioApplied> => this.request("POST", `/scenarios/${encodeURIComponent(name)}`),
+    /**
+     * Loads a scenario by name (faults, rate limits, clock, seed data). With `workspace`, its fault
+     * rules match that workspace only and its seed data goes there; rate limits and clock stay global.
+     */
+    apply: (name: string, options: { workspace?: string } = {}): Promise<ScenarioApplied> =>
+      this.request("POST", `/scenarios/${encodeURIComponent(name)}`, options.workspace === undefined ? undefined : { workspace: options.workspace }),
   };
 
   /** Loads a scenario by name (faults, rate limits, clock, seed data); the same as `scenarios.apply`. */
@@ -176,6 +188,32 @@ export class ControlClient {
   /** Generated, realistic records for an object; the same seed gives the same records. */
   seed(input: { object: string; count: number; seed?: number; workspace?: string }): Promise<SeedResult> {
     return this.request("POST", "/seed", input);
+  }
+
+  /** The retry audit of a workspace's journal: each of the guides' retry rules passed, failed with evidence, or not exercised. */
+  audit(input: AuditQuery = {}): Promise<AuditReport> {
+    return this.request("GET", `/audit${query({ workspace: input.workspace, since: input.since })}`);
+  }
+
+  /** The same audit as JUnit XML text (one testcase per rule), for a CI report. */
+  async auditJunit(input: AuditQuery = {}): Promise<string> {
+    const path = `/audit${query({ workspace: input.workspace, since: input.since, format: "junit" })}`;
+    const response = await fetch(`${this.baseUrl}${path}`, { headers: { ...this.#authorization } });
+    const text = await response.text();
+    if (!response.ok) {
+      let error: { code?: string; message?: string } | undefined;
+      try {
+        error = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
+      } catch {
+        error = undefined;
+      }
+      throw new ControlPlaneError(response.status, error?.code ?? `HTTP_${response.status}`, `GET /_emulator${path}: ${response.status} ${error?.message ?? text.slice(0, 200)}`);
+    }
+    return text;
+  }
+
+  getRateLimits(): Promise<{ single: { limit: number; windowSeconds: number }; batch: { limit: number; windowSeconds: number } }> {
+    return this.request("GET", "/rate-limits");
   }
 
   setRateLimits(limits: { single?: { limit: number; windowSeconds: number }; batch?: { limit: number; windowSeconds: number } }): Promise<unknown> {

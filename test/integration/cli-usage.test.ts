@@ -13,7 +13,7 @@ const cli = (args: string[]) => runCli(args, { cwd: dir });
 describe("the CLI names a newcomer's mistake and the fix", () => {
   const db = join(dir, "cdp.sqlite");
   it.each([
-    { typed: "an unknown command", args: ["frobnicate"], says: /unknown command 'frobnicate'; commands: start \(the default\), seed, verify \(see cdp-emulator --help\)/ },
+    { typed: "an unknown command", args: ["frobnicate"], says: /unknown command 'frobnicate'; commands: start \(the default\), seed, verify, run \(see cdp-emulator --help\)/ },
     { typed: "seed with no flags", args: ["seed", "--db", db], says: /seed needs --object and --count, e\.g\. cdp-emulator seed --object profiles --count 1000 \(see cdp-emulator seed --help\)/ },
     { typed: "seed of an object that does not exist", args: ["seed", "--object", "nope", "--db", db], says: /--object "nope" is not an object of the schemas; objects: events, orders, profiles/ },
   ])("$typed exits 2 with one line saying so", async ({ args, says }) => {

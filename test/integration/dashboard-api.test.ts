@@ -137,6 +137,7 @@ describe("stopping the emulator with event streams open", () => {
 describe("EventStream on its own", () => {
   const entry = (body: unknown): NewJournalEntry => ({
     at: new Date().toISOString(),
+    wallMs: 0,
     method: "POST",
     path: "/public/v1/records/profiles/upsert",
     operation: "upsert",

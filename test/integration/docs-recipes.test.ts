@@ -75,7 +75,7 @@ const fixedPortHealthScript = (): string => imageHealthScript().replace("'+(proc
 describe("the shell commands of README.md and docs/", () => {
   const help: Record<string, string> = {};
   beforeAll(async () => {
-    for (const command of ["start", "seed", "verify"]) help[command] = (await run(process.execPath, [CLI, command, "--help"])).stdout;
+    for (const command of ["start", "seed", "verify", "run"]) help[command] = (await run(process.execPath, [CLI, command, "--help"])).stdout;
     help["program"] = (await run(process.execPath, [CLI, "--help"])).stdout;
   });
   const flagsOf = (command: string): Set<string> => new Set([...(help[command] ?? "").matchAll(/^\s+(?:-\w, )?(--[a-z-]+)/gm)].map((match) => match[1] ?? ""));
@@ -92,8 +92,9 @@ describe("the shell commands of README.md and docs/", () => {
     if (program === "bash") return existsSync(join(ROOT, sub ?? "")) ? [] : [`no file ${sub}`];
     if (program === "npx" && sub === "cdp-emulator") {
       const [command = "", ...args] = rest;
-      if (!["start", "seed", "verify"].includes(command)) return [`cdp-emulator has no command ${command}`];
-      return checkFlags(command, args);
+      if (!["start", "seed", "verify", "run"].includes(command)) return [`cdp-emulator has no command ${command}`];
+      // run's own flags come before `--`; what follows is the command it runs.
+      return checkFlags(command, args.includes("--") ? args.slice(0, args.indexOf("--")) : args);
     }
     if (program === "npm") {
       if (sub === "test" || sub === "ci" || sub === "pack" || sub === "approve-scripts") return [];

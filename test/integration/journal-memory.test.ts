@@ -74,6 +74,7 @@ describe("a journal holding hostile bodies still reads", () => {
     const raw = deepBody(5_000);
     const recorded = emulatorInternals(env.emulator).journal.record({
       at: new Date().toISOString(),
+      wallMs: 0,
       method: "POST",
       path: UPSERT,
       operation: "upsert",

@@ -20,7 +20,7 @@ const MARKDOWN = ["README.md", ...readdirSync(join(ROOT, "docs")).filter((name) 
 /** Examples that are test files of their own: the block must be exactly the file. */
 const EXAMPLE_FILES: Record<string, string> = { vitest: "test/integration/readme-start-emulator.test.ts" };
 /** Examples run below, from the markdown. */
-const RUN_HERE = ["client", "contract", "create-emulator"];
+const RUN_HERE = ["client", "contract", "create-emulator", "startup-error"];
 
 const tsBlocks = MARKDOWN.flatMap((file) =>
   [...readFileSync(join(ROOT, file), "utf8").matchAll(/^```(ts|typescript|js|javascript|mts|tsx)\n([\s\S]*?)^```$/gm)].map((match) => ({
@@ -104,5 +104,17 @@ describe("the createEmulator example (docs/programmatic.md)", () => {
     // It must end by itself: a server left listening would keep the process alive past the timeout.
     const { stderr } = await run(process.execPath, ["--import", "tsx", file], { cwd: ROOT, timeout: 20_000 });
     expect(stderr).toBe("");
+  }, 30_000);
+});
+
+describe("the StartupError example (docs/programmatic.md)", () => {
+  it("runs as pasted against the built package and names the problem and its exit code", async () => {
+    const dir = join(ROOT, "test-results");
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, "docs-startup-error-example.ts");
+    writeFileSync(file, example("startup-error"));
+    const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", file], { cwd: ROOT, timeout: 20_000 });
+    expect(stderr).toBe("");
+    expect(stdout.trim()).toBe("schemas 2");
   }, 30_000);
 });

@@ -86,7 +86,7 @@ function masked(value: unknown): unknown {
   }
   if (Array.isArray(value)) return value.map(masked);
   if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, key === "durationMs" || key === "uptimeS" ? "<n>" : masked(inner)]));
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, key === "durationMs" || key === "uptimeS" || key === "wallMs" ? "<n>" : masked(inner)]));
   }
   return value;
 }

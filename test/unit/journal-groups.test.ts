@@ -8,6 +8,7 @@ function entry(change: Partial<JournalEntry> = {}): JournalEntry {
   return {
     seq,
     at: "2026-04-21T15:30:00.000Z",
+    wallMs: 0,
     method: "POST",
     path: "/public/v1/records/profiles/upsert",
     operation: "upsert",

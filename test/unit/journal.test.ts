@@ -20,6 +20,7 @@ clock.freeze(Date.UTC(2024, 4, 1, 12, 0, 0));
 function entry(change: Partial<NewJournalEntry> = {}): NewJournalEntry {
   return {
     at: new Date(clock.now()).toISOString(),
+    wallMs: 0,
     method: "POST",
     path: "/public/v1/records/profiles/upsert",
     operation: "upsert",

@@ -97,3 +97,40 @@ describe("createSchemaCompiler", () => {
     expect(() => compile("widgets", doc)).toThrow(message);
   });
 });
+
+describe("record value messages, as the public API has always worded them", () => {
+  // Clients match on these; the control plane's friendlier wording must not leak into them.
+  it.each([
+    { name: "a wrong type", object: orders, record: { total: "12" }, path: "record.total", message: "record.total: must be number", value: "12" },
+    { name: "a number below its minimum", object: orders, record: { total: -1 }, path: "record.total", message: "record.total: must be >= 0", value: -1 },
+    { name: "a string over its maxLength", object: orders, record: { status: "x".repeat(65) }, path: "record.status", message: "record.status: must NOT have more than 64 characters" },
+    { name: "an empty string under its minLength", object: orders, record: { order_id: "" }, path: "record.order_id", message: "record.order_id: must NOT have fewer than 1 characters", value: "" },
+    { name: "a string off its pattern", object: orders, record: { currency: "usd" }, path: "record.currency", message: 'record.currency: must match pattern "^[A-Z]{3}$"', value: "usd" },
+    { name: "an invalid email", object: profiles, record: { email: "nope" }, path: "record.email", message: "record.email: invalid email format", value: "nope" },
+  ])("words $name as before", ({ object, record, path, message, value }) => {
+    const problem = checkRecord(object, record, "record");
+    expect(problem).toMatchObject({ kind: "REQUEST_INVALID", path, message });
+    if (value !== undefined) expect(problem?.value).toEqual(value);
+  });
+
+  it("quotes enum values as JSON and points a nested problem at the object field, as before", () => {
+    const compile = createSchemaCompiler();
+    const object = compile("things", {
+        objectName: "things",
+        primaryKey: "id",
+        identityKeys: ["id"],
+        type: "object",
+        properties: {
+          id: { type: "string" },
+          kind: { type: "string", enum: ["a", "b"] },
+          meta: { type: "object", properties: { x: { type: "string" } }, required: ["x"] },
+        },
+    });
+    expect(checkRecord(object, { kind: "c" }, "record")).toMatchObject({ path: "record.kind", message: 'record.kind: must be one of "a", "b"', value: "c" });
+    expect(checkRecord(object, { meta: {} }, "records[2]")).toMatchObject({
+      path: "records[2].meta",
+      message: "records[2].meta: must have required property 'x'",
+      value: {},
+    });
+  });
+});

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { ObjectInfo } from "../../domain/control-plane.js";
 import { control, settle } from "./api.js";
+import { AuditView } from "./audit.js";
 import { ClockBadge, ClockView, useClock } from "./clock.js";
 import { ErrorNote, Select, useSubmission } from "./components.js";
 import { FaultsView } from "./faults.js";
@@ -11,7 +12,7 @@ import { ObjectsView } from "./objects.js";
 import { TokenPrompt } from "./token-prompt.js";
 
 /** The views in the order the navigation lists them: the hash that shows each → its name. */
-const views = { objects: "Objects", jobs: "Jobs", journal: "Journal", faults: "Faults & scenarios", clock: "Clock" } as const;
+const views = { objects: "Objects", jobs: "Jobs", journal: "Journal", audit: "Audit", faults: "Faults & scenarios", clock: "Clock" } as const;
 type ViewId = keyof typeof views;
 
 const viewFromHash = (): ViewId => {
@@ -103,6 +104,7 @@ export function App(props: { feed: LiveFeed }) {
         {view === "objects" && <ObjectsView workspace={workspace} objects={objects} feed={feed} />}
         {view === "jobs" && <JobsView workspace={workspace} feed={feed} />}
         {view === "journal" && <JournalView workspace={workspace} feed={feed} objects={objects} />}
+        {view === "audit" && <AuditView workspace={workspace} feed={feed} />}
         {view === "faults" && <FaultsView workspace={workspace} workspaces={workspaces} objects={objects} feed={feed} clock={clock} onNotice={setNotice} />}
         {view === "clock" && <ClockView clock={clock} />}
       </main>
