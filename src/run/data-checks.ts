@@ -1,3 +1,4 @@
+import { toSent } from "../domain/retry-audit-grouping.js";
 import type { AuditAttempt, AuditFinding, AuditReport, AuditRuleResult, JournalEntry } from "../domain/control-plane.js";
 import { ControlPlaneError, type ControlClient } from "../testing/control-client.js";
 
@@ -16,19 +17,7 @@ const succeeded = (status: number | null): boolean => status !== null && status 
 
 /** The audit's view of one journal entry, for a finding's evidence. */
 function attemptOf(entry: JournalEntry): AuditAttempt {
-  return {
-    seq: entry.seq,
-    at: entry.at,
-    wallMs: entry.wallMs,
-    durationMs: entry.durationMs,
-    method: entry.method,
-    path: entry.path,
-    operation: entry.operation as AuditAttempt["operation"],
-    status: entry.status,
-    idempotencyKey: entry.idempotencyKey,
-    fault: entry.fault,
-    replayed: entry.replayed,
-  };
+  return toSent(entry).attempt;
 }
 
 function verdictOf(exercised: number, findings: AuditFinding[]): CheckResult["verdict"] {

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { startEmulator } from "../../src/index.js";
 import { ControlClient } from "../../src/testing/control-client.js";
 import { cliPerTest, runCli, startCli } from "../helpers/cli.js";
+import { auditRuleIds } from "../../src/domain/vocabulary.js";
 
 /*
  * `cdp-emulator run`, the real CLI as a child process, running a real command (a small node
@@ -32,17 +33,7 @@ function junitSuites(xml: string): Map<string, Map<string, string>> {
   return suites;
 }
 
-const RULES = [
-  "idempotency-key-on-writes",
-  "same-key-on-retry",
-  "no-retry-on-client-error",
-  "honours-retry-after",
-  "backs-off",
-  "attempt-cap",
-  "polls-job-with-backoff",
-  "backpressure-when-low",
-  "lost-ack-replayed",
-];
+const RULES: readonly string[] = auditRuleIds;
 
 describe("cdp-emulator run", () => {
   it(
